@@ -1,0 +1,192 @@
+"""Fitted energy/runtime curves: the one type the planner, catalogue and app share.
+
+A curve is linear in named terms of the input and output token counts, for example
+``("tin", "tout", "tin*tout")`` for the paper's form.  Term syntax: ``1`` for the
+intercept, or factors ``tin`` / ``tout`` with an optional integer power (``tout^2``),
+joined by ``*`` (``tin*tout^2``).
+
+``FitReport`` bundles a curve with where it came from and how well it predicts held-out
+data.  Its ``to_json`` keys are the ones ``python -m planner fit --json`` prints.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TARGET_UNITS = {"energy": "J", "runtime": "s"}
+
+
+def _parse_term(term: str) -> list[tuple[str, int]]:
+    if term == "1":
+        return []
+    factors = []
+    for factor in term.split("*"):
+        name, _, power = factor.partition("^")
+        if name not in ("tin", "tout"):
+            raise ValueError(f"unknown factor {name!r} in term {term!r}")
+        factors.append((name, int(power) if power else 1))
+    return factors
+
+
+def design_matrix(terms: tuple[str, ...] | list[str], tin, tout) -> np.ndarray:
+    """Columns of the named terms evaluated at (tin, tout); shape (n, len(terms))."""
+    values = {"tin": np.asarray(tin, dtype=float), "tout": np.asarray(tout, dtype=float)}
+    n = np.broadcast(values["tin"], values["tout"]).shape
+    cols = []
+    for term in terms:
+        col = np.ones(n)
+        for name, power in _parse_term(term):
+            col = col * values[name] ** power
+        cols.append(np.broadcast_to(col, n))
+    return np.column_stack(cols) if cols else np.zeros(n + (0,))
+
+
+@dataclass
+class Curve:
+    """y = sum_k coef[k] * term_k(tin, tout), with what is known of its uncertainty.
+
+    ``coef_cov`` is the covariance of the coefficients (None where unknown);
+    ``clip_negative`` makes ``predict`` return max(y, 0) (the paper's own form is kept
+    unclipped so that it reproduces the published figures).
+    """
+
+    terms: tuple[str, ...]
+    coef: np.ndarray
+    target: str = "energy"
+    coef_cov: np.ndarray | None = None
+    tin_range: tuple[float, float] = (0.0, math.inf)
+    tout_range: tuple[float, float] = (0.0, math.inf)
+    clip_negative: bool = True
+
+    def __post_init__(self) -> None:
+        self.terms = tuple(self.terms)
+        self.coef = np.asarray(self.coef, dtype=float)
+        for term in self.terms:
+            _parse_term(term)
+        if self.coef.shape != (len(self.terms),):
+            raise ValueError(f"{len(self.terms)} terms but coefficients of shape {self.coef.shape}")
+        if self.coef_cov is not None:
+            self.coef_cov = np.asarray(self.coef_cov, dtype=float)
+
+    @property
+    def unit(self) -> str:
+        return TARGET_UNITS[self.target]
+
+    def design(self, tin, tout) -> np.ndarray:
+        return design_matrix(self.terms, tin, tout)
+
+    def predict(self, tin, tout) -> np.ndarray:
+        y = self.design(tin, tout) @ self.coef
+        return np.maximum(y, 0.0) if self.clip_negative else y
+
+    def in_range(self, tin, tout) -> np.ndarray:
+        """True where (tin, tout) lies inside the measured token ranges."""
+        tin, tout = np.asarray(tin, dtype=float), np.asarray(tout, dtype=float)
+        return ((tin >= self.tin_range[0]) & (tin <= self.tin_range[1])
+                & (tout >= self.tout_range[0]) & (tout <= self.tout_range[1]))
+
+    def coefficients(self) -> dict[str, float]:
+        return {t: float(c) for t, c in zip(self.terms, self.coef)}
+
+    def to_json(self) -> dict:
+        return {
+            "terms": list(self.terms),
+            "coefficients": self.coefficients(),
+            "coef_cov": None if self.coef_cov is None else self.coef_cov.tolist(),
+            "target": self.target,
+            "tin_range": list(self.tin_range),
+            "tout_range": list(self.tout_range),
+            "clip_negative": self.clip_negative,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Curve":
+        terms = tuple(data["terms"]) if "terms" in data else tuple(data["coefficients"])
+        return cls(
+            terms=terms,
+            coef=[data["coefficients"][t] for t in terms],
+            target=data.get("target", "energy"),
+            coef_cov=data.get("coef_cov"),
+            tin_range=tuple(data.get("tin_range", (0.0, math.inf))),
+            tout_range=tuple(data.get("tout_range", (0.0, math.inf))),
+            clip_negative=data.get("clip_negative", True),
+        )
+
+
+@dataclass
+class FitReport:
+    """One fitted curve per (model, system, target, form) and its honest error figures.
+
+    ``cv_*`` figures are 5-fold cross-validated (held out); ``r2`` is in-sample (for the
+    paper form, uncentered as statsmodels reports it without an intercept).  APEs are in
+    percent.  ``energy`` is ``total`` (GPU + CPU where CPU is present) or ``gpu`` for energy
+    targets, None for runtime.  ``energy_sources`` lists the store's ``energy_source`` values
+    behind the fit (``imported``, ``nvml``, ``estimated``, ...); ``source`` says where the
+    fit itself came from (a store path, or the catalogue and its citation).
+    """
+
+    model: str
+    system: str
+    target: str
+    form: str
+    curve: Curve
+    r2: float | None = None
+    cv_r2: float | None = None
+    cv_median_ape: float | None = None
+    cv_p90_ape: float | None = None
+    n: int = 0
+    energy: str | None = None
+    energy_sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def is_estimated(self) -> bool:
+        return any("estimated" in s for s in self.energy_sources)
+
+    def predict(self, tin, tout) -> np.ndarray:
+        return self.curve.predict(tin, tout)
+
+    def to_json(self) -> dict:
+        curve = self.curve.to_json()
+        return {
+            "model": self.model,
+            "system": self.system,
+            "target": self.target,
+            "form": self.form,
+            "energy": self.energy,
+            "unit": self.curve.unit,
+            "coefficients": curve["coefficients"],
+            "r2": _num(self.r2),
+            "cv_r2": _num(self.cv_r2),
+            "cv_median_ape": _num(self.cv_median_ape),
+            "cv_p90_ape": _num(self.cv_p90_ape),
+            "n": int(self.n),
+            "tin_range": curve["tin_range"],
+            "tout_range": curve["tout_range"],
+            "coef_cov": curve["coef_cov"],
+            "clip_negative": curve["clip_negative"],
+            "energy_sources": list(self.energy_sources),
+            "notes": list(self.notes),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "FitReport":
+        curve = Curve.from_json({**data, "terms": list(data["coefficients"])})
+        return cls(
+            model=data["model"], system=data["system"], target=data["target"],
+            form=data["form"], curve=curve, r2=data.get("r2"), cv_r2=data.get("cv_r2"),
+            cv_median_ape=data.get("cv_median_ape"), cv_p90_ape=data.get("cv_p90_ape"),
+            n=data.get("n", 0), energy=data.get("energy"),
+            energy_sources=list(data.get("energy_sources", [])),
+            notes=list(data.get("notes", [])), source=data.get("source", ""),
+        )
+
+
+def _num(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return float(x)
