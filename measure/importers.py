@@ -6,14 +6,8 @@ transaction.  Rows whose ``Phase`` contains ``inference`` become ``measurements`
 others (``tokenizer``, ``model load``, ...) become ``startup_phases``.  Every energy is in
 joules with ``energy_source = 'imported'``; model and system names stay as in the file.
 
-Suspicious rows are kept and flagged (flagged rows are left out of fits by default):
-
-- ``negative_cpu_energy`` / ``negative_gpu_energy``: idle power subtracted from a noisy reading;
-- ``gpu_total_mismatch``: a total GPU column that disagrees with the per-GPU sum by more
-  than ``TOTAL_MISMATCH_FRACTION`` (the per-GPU columns are stored);
-- ``implausible_cpu_power``: mean CPU power above ``MAX_CPU_POWER_W``;
-- ``implausible_gpu_power``: mean power of one GPU above ``MAX_GPU_POWER_W``;
-- ``nonpositive_runtime``; ``missing_energy`` (no energy value at all in the row).
+Suspicious rows are kept and flagged (see :mod:`measure.import_flags`); flagged rows are
+left out of fits by default.
 """
 from __future__ import annotations
 
@@ -27,16 +21,13 @@ import pandas as pd
 from measure.import_format import (
     ColumnMap, MalformedFileError, decode, map_columns, parse_count, parse_float, read_records,
 )
+from measure.import_flags import (
+    MAX_CPU_POWER_W, MAX_GPU_POWER_W, TOTAL_MISMATCH_FRACTION, count_flags, row_flags,
+)
 from measure.store import RunRecord, Store
 
 __all__ = ["ImportSummary", "MalformedFileError", "ParsedFile", "import_file", "parse_file"]
 
-# Physical bounds on mean power over a measurement.  A two-socket server's CPU packages
-# (plus DRAM) stay well under 1 kW; no shipping single GPU board is rated above 1 kW
-# (A100 400 W, H100 SXM 700 W, B200 1000 W).
-MAX_CPU_POWER_W = 1000.0
-MAX_GPU_POWER_W = 1000.0
-TOTAL_MISMATCH_FRACTION = 0.01
 BATCH_SIZE_NOTE = (
     "batch_size stored as 1: in the paper's files each measurement is one prompt generating "
     "one sequence through a transformers pipeline, so the file's 'Batch Size' (kept in "
@@ -105,19 +96,20 @@ def parse_file(path, system: str | None = None, display_name: str | None = None,
     run = _run_record(name, sha, cols, header, meas_df, start_df, opts)
     return ParsedFile(run, meas_df.drop(columns="_startup_flags", errors="ignore"),
                       start_df.drop(columns="_startup_flags", errors="ignore"),
-                      _count(meas_df, "flags"), _count(start_df, "_startup_flags"))
+                      count_flags(meas_df, "flags"), count_flags(start_df, "_startup_flags"))
 
 
 def import_file(path, store: Store, system: str | None = None, display_name: str | None = None,
                 *, kv_cache: bool | None = None, batch_size_from_file: bool = False,
-                dtype: str | None = None) -> ImportSummary:
+                dtype: str | None = None, data: bytes | None = None) -> ImportSummary:
     """Validate ``path`` fully, then write it to ``store`` in one transaction.
 
     Raises MalformedFileError (naming file and line) before anything is written.  A file whose
-    bytes were imported before adds nothing and says ``already_present``.
+    bytes were imported before adds nothing and says ``already_present``.  ``data`` gives the
+    file's bytes directly (an upload), with ``display_name`` naming it in messages and rows.
     """
     parsed = parse_file(path, system, display_name, kv_cache=kv_cache,
-                        batch_size_from_file=batch_size_from_file, dtype=dtype)
+                        batch_size_from_file=batch_size_from_file, dtype=dtype, data=data)
     result = store.write_run(parsed.run, parsed.measurements, parsed.startup)
     meas = parsed.measurements
     return ImportSummary(
@@ -165,28 +157,6 @@ def _energies(cols: ColumnMap, values: dict, line: int, file: str):
         cpu = None if value is None else value * cols.cpu.scale_j
     gpu = sum(per_device) if per_device else total
     return gpu, per_device, total, cpu
-
-
-def _flags(runtime_s, gpu_j, per_device, total_j, cpu_j, n_gpus) -> list[str]:
-    flags = []
-    if cpu_j is not None and cpu_j < 0:
-        flags.append("negative_cpu_energy")
-    if (gpu_j is not None and gpu_j < 0) or any(e < 0 for e in per_device):
-        flags.append("negative_gpu_energy")
-    if per_device and total_j is not None:
-        if abs(total_j - gpu_j) > TOTAL_MISMATCH_FRACTION * abs(gpu_j):
-            flags.append("gpu_total_mismatch")
-    if gpu_j is None and cpu_j is None:
-        flags.append("missing_energy")
-    if runtime_s is None or runtime_s <= 0:
-        flags.append("nonpositive_runtime")
-        return flags
-    if cpu_j is not None and cpu_j / runtime_s > MAX_CPU_POWER_W:
-        flags.append("implausible_cpu_power")
-    device_j = per_device or ([gpu_j / max(n_gpus or 1, 1)] if gpu_j is not None else [])
-    if any(e / runtime_s > MAX_GPU_POWER_W for e in device_j):
-        flags.append("implausible_gpu_power")
-    return flags
 
 
 def _common(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
@@ -241,7 +211,7 @@ def _measurement(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
         output_tokens_generated=generated,
         gpu_energy_per_device_j=per_device or None,
         iteration=_optional_count(cols, values, "iteration", "Iteration", line, file),
-        flags=_flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
+        flags=row_flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
                      row["cpu_energy_j"], n_gpus),
     )
     return row
@@ -253,19 +223,10 @@ def _startup(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
     phase = values[cols.phase].strip()
     if not phase:
         raise MalformedFileError(opts["file"], line, "Phase is empty")
-    flags = _flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
+    flags = row_flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
                    row["cpu_energy_j"], None)
     row.update(phase=phase, _startup_flags=flags)
     return row
-
-
-def _count(frame: pd.DataFrame, column: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    if column in frame.columns:
-        for flags in frame[column]:
-            for flag in flags:
-                counts[flag] = counts.get(flag, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 def _run_record(name, sha, cols, header, meas, start, opts) -> RunRecord:
