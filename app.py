@@ -1,6 +1,22 @@
-"""Streamlit entry point (thin): the pages live in app_pages/."""
+"""Streamlit entry point: ``streamlit run app.py -- --db PATH`` (or env PLANNER_DB).
+
+Thin on purpose: page config, the session's store path, the shared sidebar and
+``st.navigation`` over the page modules in app_pages/.
+"""
 import streamlit as st
 
-st.set_page_config(page_title="LLM inference energy planner", layout="wide")
-st.title("LLM inference energy planner")
-st.write("The dashboard is being built; see the README for the command-line tools.")
+from app_pages import cache, state
+
+st.set_page_config(page_title="LLM inference energy planner", page_icon="⚡", layout="wide")
+state.init_session()
+
+PAGES = [
+    st.Page("app_pages/planner_page.py", title="Planner", icon="🧭", default=True),
+    st.Page("app_pages/tradeoffs_page.py", title="Trade-offs", icon="📈"),
+    st.Page("app_pages/models_page.py", title="Models", icon="🧮"),
+    st.Page("app_pages/measurements_page.py", title="Measurements", icon="🔬"),
+    st.Page("app_pages/export_page.py", title="Export", icon="📤"),
+]
+navigation = st.navigation(PAGES)
+state.sidebar(cache.n_measurements(state.store_path()))
+navigation.run()

@@ -1,0 +1,52 @@
+"""Bounded caches around the data reads and solver objects the pages share.
+
+Data reads use ``st.cache_data`` keyed on the store file's version (size and mtime of the
+file and its WAL), so an import or sweep is seen on the next run; solver objects
+(``Planner``, baseline plans, frontiers) use ``st.cache_resource`` keyed on the content of
+their inputs, so moving zeta re-solves the cached Planner instead of rebuilding it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from measure.store import Store
+
+
+def store_version(path: str | Path) -> tuple:
+    """Changes whenever the store file (or its write-ahead log) changes."""
+    out = []
+    for p in (Path(path), Path(f"{path}.wal")):
+        try:
+            stat = p.stat()
+            out.append((stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+@st.cache_data(max_entries=4, ttl=600, show_spinner=False)
+def measurements(path: str, version: tuple) -> pd.DataFrame:
+    return Store(path).measurements()
+
+
+@st.cache_data(max_entries=4, ttl=600, show_spinner=False)
+def arms_summary(path: str, version: tuple) -> pd.DataFrame:
+    return Store(path).arms()
+
+
+@st.cache_data(max_entries=4, ttl=600, show_spinner=False)
+def runs(path: str, version: tuple) -> pd.DataFrame:
+    return Store(path).runs()
+
+
+def n_measurements(path: str | Path) -> int:
+    arms = arms_summary(str(path), store_version(path))
+    return int(arms["n"].sum()) if len(arms) else 0
+
+
+def clear_data() -> None:
+    """After a write: forget cached reads (solver caches are keyed on content)."""
+    st.cache_data.clear()

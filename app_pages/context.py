@@ -1,0 +1,47 @@
+"""Where the dashboard's store lives: ``--db PATH`` after ``--``, env PLANNER_DB, or the default."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from measure.store import DEFAULT_DB_PATH
+
+ENV_VAR = "PLANNER_DB"
+STORE_SUFFIXES = (".duckdb", ".db")
+
+
+class StorePathError(ValueError):
+    """A store path the user typed cannot be used; the message says why."""
+
+
+def resolve_store_path(argv: Sequence[str] | None = None,
+                       environ: Mapping[str, str] | None = None) -> Path:
+    """``streamlit run app.py -- --db PATH`` wins, then ``$PLANNER_DB``, then the default."""
+    argv = list(argv or [])
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--db", default=None)
+    args, _unknown = parser.parse_known_args(argv)
+    if args.db:
+        return Path(args.db).expanduser()
+    if environ.get(ENV_VAR):
+        return Path(environ[ENV_VAR]).expanduser()
+    return DEFAULT_DB_PATH
+
+
+def check_store_path(text: str) -> Path:
+    """Validate a store path typed in the sidebar; raises StorePathError naming the problem."""
+    text = (text or "").strip()
+    if not text:
+        raise StorePathError("Enter the path of a DuckDB store file, e.g. data/energy.duckdb.")
+    path = Path(text).expanduser()
+    if path.suffix.lower() not in STORE_SUFFIXES:
+        raise StorePathError(
+            f"{path.name!r} does not look like a store file: use a name ending in .duckdb")
+    if path.exists() and not path.is_file():
+        raise StorePathError(f"{path} exists but is not a file")
+    if not path.exists() and not path.parent.exists():
+        raise StorePathError(f"folder {path.parent} does not exist")
+    return path

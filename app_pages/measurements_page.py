@@ -1,0 +1,104 @@
+"""Measurements: filter, plot and list the store's measurements; import files; a tiny sweep."""
+import streamlit as st
+
+from app_pages import cache, local_sweep, measurement_views as views, state, uploads
+
+
+def filters(df):
+    options = views.filter_options(df)
+    cols = st.columns([2, 2, 2, 1])
+    models = cols[0].multiselect("Models", options["model"], key="m_models")
+    systems = cols[1].multiselect("Systems", options["system"], key="m_systems")
+    sources = cols[2].multiselect("Energy source", options["energy_source"], key="m_sources",
+                                  help="nvml / rapl: measured here; imported: from a file; "
+                                       "estimated: not a measurement")
+    flagged = cols[3].checkbox("Include flagged", value=True, key="m_flagged")
+    return views.apply_filters(df, models, systems, sources, include_flagged=flagged)
+
+
+def charts(df) -> None:
+    quantity = st.radio("Show", list(views.QUANTITIES), horizontal=True, key="m_quantity",
+                        format_func=views.QUANTITIES.get)
+    if df["estimated"].any():
+        st.warning(f"{int(df['estimated'].sum()):,} of these rows carry ESTIMATED energy, not "
+                   "measured energy: they are drawn as hollow x markers and labelled.")
+    left, right = st.columns(2)
+    left.plotly_chart(views.scatter(df, "input_tokens", quantity), width="stretch")
+    right.plotly_chart(views.scatter(df, "output_tokens", quantity), width="stretch")
+
+
+def import_section() -> None:
+    st.subheader("Import measurement files")
+    st.caption("Paper-format CSV files (the shared reference files' layout). Flagged rows are "
+               "kept and reported; re-importing the same file adds nothing.")
+    with st.form("import_form", clear_on_submit=True):
+        files = st.file_uploader("Measurement files", type=list(uploads.MEASUREMENT_TYPES),
+                                 accept_multiple_files=True, key="m_upload")
+        system = st.text_input("System name (only for files that do not name one)",
+                               key="m_system")
+        submitted = st.form_submit_button("Import")
+    if submitted and files:
+        for file in files:
+            with st.status(f"Importing {file.name}", expanded=True) as status:
+                outcome = uploads.import_measurement_upload(
+                    file.name, file.getvalue(), state.store_path(), system)
+                if outcome.ok:
+                    st.table(dict(uploads.import_summary_rows(outcome.value)))
+                    status.update(label=f"Imported {file.name}", state="complete")
+                else:
+                    st.error(outcome.error)
+                    status.update(label=f"{file.name} not imported", state="error")
+        cache.clear_data()
+
+
+def sweep_section() -> None:
+    st.subheader("Tiny local sweep")
+    st.caption("Times a tiny random-weight Llama on this machine's CPU; its energy is what "
+               "the available meters give (estimated where no meter exists, and labelled so).")
+    with st.form("sweep_form"):
+        cols = st.columns(4)
+        inputs = cols[0].text_input("Input tokens", "8, 64", key="s_inputs")
+        outputs = cols[1].text_input("Output tokens", "8, 32", key="s_outputs")
+        trials = cols[2].number_input("Trials per cell", 1, 25, 3, key="s_trials")
+        system = cols[3].text_input("System name", local_sweep.default_system(), key="s_system")
+        go = st.form_submit_button("Run sweep")
+    if go:
+        try:
+            request = local_sweep.sweep_request(inputs, outputs, trials, system)
+        except local_sweep.SweepInputError as exc:
+            st.error(str(exc))
+            return
+        bar = st.progress(0.0, text="Loading the tiny model…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} trials")
+
+        with st.status("Running the sweep", expanded=False) as status:
+            result = local_sweep.run_local_sweep(request, state.store_path(), progress)
+            status.update(label=f"Sweep done: {result.n_trials} trials, run {result.run_id}",
+                          state="complete")
+        cache.clear_data()
+
+
+@state.guarded
+def page() -> None:
+    st.title("Measurements")
+    path = state.store_path()
+    df = cache.measurements(str(path), cache.store_version(path))
+    if df.empty:
+        st.info(f"The store `{path}` holds no measurements yet. Import paper-format files or "
+                "run a tiny sweep below; until then the Planner uses the reference catalogue.")
+    else:
+        shown = filters(views.per_query(df))
+        st.caption(f"{len(shown):,} of {len(df):,} measurements from `{path}`; per query "
+                   "(batch energy / batch size), total = GPU + CPU energy.")
+        if shown.empty:
+            st.warning("No measurements match these filters.")
+        else:
+            charts(shown)
+            st.dataframe(views.table(shown), width="stretch", height=320)
+    import_section()
+    sweep_section()
+
+
+page()

@@ -1,0 +1,85 @@
+"""Streamlit-side glue shared by every page: session defaults, the sidebar, error guard."""
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from app_pages.context import StorePathError, check_store_path, resolve_store_path
+
+log = logging.getLogger("app")
+
+SOURCE_CATALOGUE = "Reference catalogue"
+SOURCE_STORE = "This store"
+FORMS = ("default", "paper")
+
+# Keys of widgets whose values must survive moving between pages (Streamlit drops the
+# state of widgets that a run does not draw; re-assigning a key keeps it).
+PERSISTENT_KEYS = (
+    "data_source", "form", "objective", "zeta", "min_accuracy", "devices", "window_h",
+    "pue", "carbon_g_per_kwh", "price_per_kwh", "workload_kind", "workload_n",
+    "workload_seed", "workload_choice", "min_share_fraction", "compare_to",
+)
+
+
+def init_session() -> None:
+    """Resolve the store path once per session and keep page widgets' values alive."""
+    if "store_path" not in st.session_state:
+        st.session_state["store_path"] = str(resolve_store_path(sys.argv[1:]))
+    for key in PERSISTENT_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def store_path() -> Path:
+    return Path(st.session_state["store_path"])
+
+
+def sidebar(n_measurements: int) -> None:
+    """Data source, model form and store switching, drawn on every page."""
+    with st.sidebar:
+        st.subheader("Data")
+        if "data_source" not in st.session_state:
+            st.session_state["data_source"] = SOURCE_STORE if n_measurements else SOURCE_CATALOGUE
+        st.radio("Fitted models from", (SOURCE_CATALOGUE, SOURCE_STORE), key="data_source",
+                 help="The reference catalogue holds the paper's published fits and our fits "
+                      "of its published measurements; 'This store' fits your own data.")
+        st.radio("Model form", FORMS, key="form", horizontal=True,
+                 help="default: our form with held-out error; paper: e = a0·tin + a1·tout + "
+                      "a2·tin·tout as published.")
+        st.caption(f"Store: `{store_path()}` · {n_measurements:,} measurements")
+        with st.expander("Switch store"):
+            typed = st.text_input("Store file", value=str(store_path()), key="store_path_input")
+            if st.button("Use this store", key="switch_store"):
+                switch_store(typed)
+
+
+def switch_store(typed: str) -> None:
+    try:
+        path = check_store_path(typed)
+    except StorePathError as exc:
+        st.error(str(exc))
+        return
+    st.session_state["store_path"] = str(path)
+    st.session_state.pop("data_source", None)
+    st.cache_data.clear()
+    st.rerun()
+
+
+def guarded(page: Callable[[], None]) -> Callable[[], None]:
+    """Run a page; an unexpected error shows a short message and is logged, never a traceback."""
+
+    @functools.wraps(page)
+    def run() -> None:
+        try:
+            page()
+        except Exception as exc:  # last resort: the APIs' own errors are caught in the pages
+            log.exception("page %s failed", page.__name__)
+            st.error(f"This page hit an unexpected problem ({type(exc).__name__}). "
+                     "The details are in the server log; the other pages still work.")
+
+    return run

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("Tradeoffs")
+st.plotly_chart({"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}]})
