@@ -97,8 +97,11 @@ def decode(data: bytes, file: str) -> str:
         ) from None
 
 
-def read_records(text: str, file: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and each record with the line it starts on; column counts are checked."""
+def read_records(text: str, file: str) -> tuple[list[str], int, list[tuple[int, list[str]]]]:
+    """The header, its line, and each record with the line it starts on; column counts checked.
+
+    A header with no records after it gives an empty list (the caller checks the header's
+    columns first, so that a one-line non-CSV file is named as such)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
@@ -121,9 +124,7 @@ def read_records(text: str, file: str) -> tuple[list[str], list[tuple[int, list[
         raise MalformedFileError(file, start, f"not valid CSV ({exc})") from None
     if header is None:
         raise MalformedFileError(file, 1, "the file is empty")
-    if not records:
-        raise MalformedFileError(file, header_line + 1, "the header is followed by no data rows")
-    return header, records
+    return header, header_line, records
 
 
 def map_columns(header: list[str], file: str) -> ColumnMap:

@@ -73,8 +73,10 @@ def parse_file(path, system: str | None = None, display_name: str | None = None,
             data = Path(path).read_bytes()
         except OSError as exc:
             raise MalformedFileError(name, None, f"cannot read the file ({exc.strerror})") from None
-    header, records = read_records(decode(data, name), name)
+    header, header_line, records = read_records(decode(data, name), name)
     cols = map_columns(header, name)
+    if not records:
+        raise MalformedFileError(name, header_line + 1, "the header is followed by no data rows")
     if "system" in cols.optional and system is not None:
         _check_system(cols, records, header, system, name)
     if "system" not in cols.optional and system is None:
