@@ -60,7 +60,9 @@ def arm_targets(df: pd.DataFrame, target: str, energy: str = "total"
         y = gpu if energy == "gpu" else gpu + cpu.fillna(0.0)
         y = y / batch
         has_cpu = cpu.notna() & gpu.notna()
-        if energy == "total" and 0 < has_cpu.sum() < gpu.notna().sum():
+        if energy == "total" and has_cpu.sum() == 0:
+            notes.append("no CPU energy in these rows: total is GPU energy only")
+        elif energy == "total" and has_cpu.sum() < gpu.notna().sum():
             notes.append(f"CPU energy present on {int(has_cpu.sum())} of "
                          f"{int(gpu.notna().sum())} rows: the others count GPU energy only")
     out = pd.DataFrame({
