@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         for summary in summaries:
             print(format_summary(summary))
     for error in errors:
-        print(f"error: {error['error']}", file=sys.stderr)
+        print("error: " + " ".join(str(error["error"]).splitlines()), file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -3,6 +3,8 @@
 - ``negative_cpu_energy`` / ``negative_gpu_energy``: idle power subtracted from a noisy reading;
 - ``gpu_total_mismatch``: a total GPU column that disagrees with the per-GPU sum by more
   than ``TOTAL_MISMATCH_FRACTION`` (the per-GPU columns are the source and are stored);
+- ``gpu_count_mismatch``: the row has per-GPU values for a different number of GPUs than its
+  ``Number of GPUs`` says (a blank per-GPU cell for a GPU in use leaves the sum short);
 - ``implausible_cpu_power``: mean CPU power over the measurement above ``MAX_CPU_POWER_W``;
 - ``implausible_gpu_power``: mean power of one GPU above ``MAX_GPU_POWER_W`` (with only a
   total column, the total is shared evenly over ``Number of GPUs``);
@@ -32,6 +34,8 @@ def row_flags(runtime_s, gpu_j, per_device, total_j, cpu_j, n_gpus) -> list[str]
     if per_device and total_j is not None:
         if abs(total_j - gpu_j) > TOTAL_MISMATCH_FRACTION * abs(gpu_j):
             flags.append("gpu_total_mismatch")
+    if per_device and n_gpus is not None and len(per_device) != n_gpus:
+        flags.append("gpu_count_mismatch")
     if gpu_j is None and cpu_j is None:
         flags.append("missing_energy")
     if runtime_s is None or runtime_s <= 0:

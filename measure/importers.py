@@ -138,7 +138,7 @@ def _system(cols: ColumnMap, values: dict, line: int, opts: dict) -> str:
     name = values[cols.optional["system"]] if "system" in cols.optional else ""
     name = name or opts["system"] or ""
     if not name.strip():
-        raise MalformedFileError(opts["file"], line, "System is empty: name it with --system")
+        raise MalformedFileError(opts["file"], line, "System is empty: name the system with --system NAME")
     return name
 
 

@@ -74,6 +74,19 @@ def test_total_column_disagreeing_with_per_gpu_sum_is_flagged(tmp_path, store_pa
     assert stored.loc["inference-b", "gpu_energy_j"] == pytest.approx(200.0)  # per-GPU wins
 
 
+def test_per_gpu_values_for_fewer_gpus_than_in_use_are_flagged(tmp_path, store_path):
+    text = ("Phase,Runtime (s),GPU-0 Energy (J),GPU-1 Energy (J),GPU-2 Energy (J),"
+            "Number of GPUs,Number of Output Tokens,Number of Input Tokens,Model,System\n"
+            "inference-a,1,100,100,,2,8,8,m,s\n"     # 2 GPUs in use, third cell blank: fine
+            "inference-b,1,100,,,2,8,8,m,s\n")       # one value for 2 GPUs: sum is short
+    summary = import_file(_write(tmp_path, "c.csv", text), Store(store_path))
+    assert summary.flag_counts == {"gpu_count_mismatch": 1}
+    rows = Store(store_path).measurements().set_index("phase")
+    assert list(rows.loc["inference-b", "flags"]) == ["gpu_count_mismatch"]
+    assert rows.loc["inference-a", "gpu_energy_j"] == pytest.approx(200.0)
+    assert rows.loc["inference-a", "n_gpus"] == 2
+
+
 def test_implausible_power_and_other_flags(tmp_path, store_path):
     header = ("Phase,Runtime (s),CPU Energy (J),GPU Energy (J),Number of GPUs,"
               "Number of Output Tokens,Number of Input Tokens,Model,System")
