@@ -50,3 +50,17 @@ def n_measurements(path: str | Path) -> int:
 def clear_data() -> None:
     """After a write: forget cached reads (solver caches are keyed on content)."""
     st.cache_data.clear()
+
+
+@st.cache_data(max_entries=1, ttl=3600, show_spinner=False)
+def catalogue_set():
+    from app_pages.sources import catalogue_reports
+
+    return catalogue_reports()
+
+
+@st.cache_data(max_entries=4, ttl=3600, show_spinner="Fitting the store's measurements…")
+def store_set(path: str, version: tuple):
+    from app_pages.sources import store_reports
+
+    return store_reports(path)

@@ -83,3 +83,19 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
                      "The details are in the server log; the other pages still work.")
 
     return run
+
+
+def report_set():
+    """The fits the pages use: the catalogue, or the store's (falling back when it is empty)."""
+    from app_pages import cache
+
+    path = store_path()
+    if st.session_state.get("data_source") == SOURCE_STORE:
+        if cache.n_measurements(path):
+            return cache.store_set(str(path), cache.store_version(path))
+        st.info("The store has no measurements yet: showing the reference catalogue instead.")
+    return cache.catalogue_set()
+
+
+def current_form() -> str:
+    return st.session_state.get("form", FORMS[0])

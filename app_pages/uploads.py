@@ -75,13 +75,21 @@ def import_measurement_upload(name: str, data: bytes, store_path: str | Path,
         summary = import_file(name, Store(store_path), system=system or None,
                               display_name=name, data=data)
     except (MalformedFileError, StoreError, ValueError) as exc:
-        return UploadOutcome(error=str(exc).replace("with --system NAME",
-                                                    "in the System name field"))
+        return UploadOutcome(error=_in_app_words(str(exc)))
     except Exception:
         log.exception("importing uploaded measurements %s", name)
         return UploadOutcome(error=f"{name}: could not be imported as a paper-format "
                                    "measurement file.")
     return UploadOutcome(value=summary)
+
+
+def _in_app_words(message: str) -> str:
+    """The importer speaks of CLI options; the page's field is 'System name'."""
+    for cli, app in (("with --system NAME", "in the System name field"),
+                     ("(drop --system)", "(leave the System name field empty)"),
+                     ("--system", "System name")):
+        message = message.replace(cli, app)
+    return message
 
 
 def import_summary_rows(summary) -> list[tuple[str, str]]:

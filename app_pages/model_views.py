@@ -1,0 +1,82 @@
+"""Charts of one fitted curve: measured vs predicted, residuals, predicted-energy heat map."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from planner.curves import FitReport
+
+GRID_TOKENS = (8, 4096)
+
+
+def arm_points(measurements: pd.DataFrame, report: FitReport) -> pd.DataFrame:
+    """The arm's measured (tin, tout, y) for the report's target, per query; flagged rows out."""
+    from planner.fitting import arm_targets, exclude_flagged
+
+    rows = measurements[(measurements["model"] == report.model)
+                        & (measurements["system"] == report.system)]
+    points, _notes = arm_targets(exclude_flagged(rows), report.target, report.energy or "total")
+    points["predicted"] = report.predict(points["tin"], points["tout"])
+    return points
+
+
+def measured_vs_predicted(report: FitReport, points: pd.DataFrame) -> go.Figure:
+    unit = report.curve.unit
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=points["y"], y=points["predicted"], mode="markers",
+                               name=f"{report.form} form", marker={"size": 5, "opacity": 0.6},
+                               customdata=points[["tin", "tout"]].to_numpy(),
+                               hovertemplate="tin %{customdata[0]}, tout %{customdata[1]}<br>"
+                                             "measured %{x:.4g}<br>predicted %{y:.4g}<extra></extra>"))
+    positive = points["y"][points["y"] > 0]
+    if len(positive):
+        lo, hi = float(positive.min()), float(positive.max())
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
+                                 line={"dash": "dash", "color": "#616161"}))
+    fig.update_layout(title=f"{report.target}: measured vs predicted ({report.form} form)",
+                      xaxis_title=f"measured ({unit})", yaxis_title=f"predicted ({unit})",
+                      xaxis_type="log", yaxis_type="log", height=380, margin={"t": 50})
+    return fig
+
+
+def residuals(report: FitReport, points: pd.DataFrame) -> go.Figure:
+    """Relative residuals (predicted - measured) / measured against output tokens."""
+    rel = 100 * (points["predicted"] - points["y"]) / points["y"].where(points["y"] > 0)
+    fig = go.Figure(go.Scattergl(
+        x=points["tout"], y=rel, mode="markers",
+        marker={"size": 5, "color": np.log2(points["tin"].clip(lower=1)), "colorscale": "Viridis",
+                "colorbar": {"title": {"text": "log2 tin"}}, "opacity": 0.7}))
+    fig.add_hline(y=0, line_dash="dash", line_color="#616161")
+    fig.update_layout(title=f"{report.target}: residuals ({report.form} form)",
+                      xaxis_title="output tokens", yaxis_title="(predicted − measured) / measured, %",
+                      xaxis_type="log", height=380, margin={"t": 50})
+    return fig
+
+
+def _finite_range(rng: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = rng
+    lo = GRID_TOKENS[0] if not math.isfinite(lo) or lo <= 0 else lo
+    hi = GRID_TOKENS[1] if not math.isfinite(hi) else hi
+    return float(lo), float(hi)
+
+
+def heatmap(report: FitReport, n: int = 36) -> go.Figure:
+    """Predicted value over a log grid of (tin, tout), the measured range outlined."""
+    grid = np.unique(np.round(np.geomspace(*GRID_TOKENS, n)))
+    tin, tout = np.meshgrid(grid, grid)
+    z = report.predict(tin.ravel(), tout.ravel()).reshape(tin.shape)
+    fig = go.Figure(go.Heatmap(x=grid, y=grid, z=z, colorscale="YlGn",
+                               colorbar={"title": {"text": report.curve.unit}},
+                               hovertemplate="tin %{x}<br>tout %{y}<br>%{z:.4g}<extra></extra>"))
+    x0, x1 = _finite_range(report.curve.tin_range)
+    y0, y1 = _finite_range(report.curve.tout_range)
+    fig.add_trace(go.Scatter(x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines",
+                             name="measured range", line={"color": "#C62828", "width": 2}))
+    fig.update_layout(title=f"Predicted {report.target} ({report.form} form)",
+                      xaxis_title="input tokens", yaxis_title="output tokens",
+                      xaxis_type="log", yaxis_type="log", height=400, margin={"t": 50},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig

@@ -1,0 +1,17 @@
+"""Fixtures for the dashboard tests: stores holding the shared reference data."""
+from __future__ import annotations
+
+import pytest
+
+from measure.importers import import_file
+from measure.store import Store
+
+
+@pytest.fixture(scope="session")
+def reference_store(shared_reference_dir, tmp_path_factory):
+    """A store with both shared reference files imported (read it, do not write to it)."""
+    path = tmp_path_factory.mktemp("reference") / "reference.duckdb"
+    store = Store(path)
+    import_file(shared_reference_dir / "swing-a100-grid.csv", store, system="argonne-swing")
+    import_file(shared_reference_dir / "systems-sweeps.csv", store)
+    return path
