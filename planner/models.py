@@ -119,7 +119,7 @@ def fit_ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     resid = y - x @ coef
     dof = max(len(y) - x.shape[1], 1)
     cov = (resid @ resid / dof) * np.linalg.pinv(x.T @ x)
-    return coef, cov
+    return coef, (cov + cov.T) / 2
 
 
 def fit_relative_nnls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +142,8 @@ def fit_relative_nnls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
         resid = 1.0 - xw @ coef
         dof = max(len(y) - int(active.sum()), 1)
         xa = xw[:, active]
-        cov[np.ix_(active, active)] = (resid @ resid / dof) * np.linalg.pinv(xa.T @ xa)
+        cov_a = (resid @ resid / dof) * np.linalg.pinv(xa.T @ xa)
+        cov[np.ix_(active, active)] = (cov_a + cov_a.T) / 2
     return coef, cov
 
 
