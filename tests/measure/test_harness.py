@@ -1,0 +1,145 @@
+"""Sweeps of the built-in tiny model on this CPU, in process (a few seconds in all)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from measure.harness import (SweepConfig, SweepError, cell_stop_reason, grid_order, run_sweep,
+                             runtime_ci_halfwidth_s)
+from measure.shards import read_shard
+from measure.store import Store
+
+
+def config(tmp_path, **overrides) -> SweepConfig:
+    base = dict(system="test-cpu", inputs=[8, 32], outputs=[4, 12], max_trials=2, min_trials=2,
+                ci_halfwidth_s=10.0, db=tmp_path / "store.duckdb", shard_dir=tmp_path / "shards",
+                warmup=1, show_progress=False, ingest_every_s=0.0)
+    base.update(overrides)
+    return SweepConfig(**base)
+
+
+def test_tiny_sweep_lands_rows_with_provenance_and_exact_tokens(tmp_path):
+    calls = []
+    cfg = config(tmp_path, batch_size=2, seed=7)
+    result = run_sweep(cfg, progress=lambda done, total: calls.append((done, total)))
+    assert not result.interrupted and result.cells_done == result.cells_total == 4
+    assert result.n_trials == result.rows_in_store == result.new_trials == 8
+    assert calls[0] == (0, 4) and calls[-1] == (4, 4)
+
+    rows = Store(cfg.db).measurements()
+    assert len(rows) == 8 and rows.trial_key.is_unique
+    assert (rows.output_tokens_generated == rows.output_tokens).all()      # exactly tout
+    assert sorted(set(zip(rows.input_tokens, rows.output_tokens))) == [(8, 4), (8, 12), (32, 4),
+                                                                      (32, 12)]
+    assert set(rows.model) == {"tiny-llama"} and set(rows.system) == {"test-cpu"}
+    assert set(rows.energy_source) == {"estimated"}       # labelled, never passed off as measured
+    assert set(rows.batch_size) == {2} and set(rows.n_gpus) == {0}
+    assert set(rows.kv_cache) == {True} and set(rows.dtype) == {"float32"}
+    assert (rows.cpu_energy_j > 0).all() and rows.gpu_energy_j.isna().all()
+    assert (rows.runtime_s > 0).all() and set(rows.phase) == {"inference"}
+    assert all(len(f) == 0 for f in rows["flags"])
+
+    run = Store(cfg.db).runs().iloc[0]
+    prov = json.loads(run.provenance)
+    assert run.kind == "sweep" and run.system == "test-cpu" and run.finished_at is not None
+    assert prov["host"] == run.host and prov["cpu_name"] and prov["gpu_count"] == 0
+    assert prov["libraries"]["torch"] and prov["libraries"]["transformers"]
+    assert prov["seed"] == 7 and prov["kv_cache"] is True and prov["dtype"] == "float32"
+    assert prov["energy_source"] == "estimated"
+    assert prov["meters"]["meters"][0]["watts_per_core"] == cfg.watts_per_core
+    phases = set(Store(cfg.db).startup_phases().phase)
+    assert phases == {"model load", "warm-up"}
+
+    # cells were visited in the seeded random order
+    shard = read_shard(result.shard_path)
+    visited = list(dict.fromkeys((t["input_tokens"], t["output_tokens"]) for t in shard.trials))
+    assert visited == grid_order(cfg.validated())
+
+
+def test_short_trials_repeat_inside_one_window_and_idle_is_stored(tmp_path):
+    cfg = config(tmp_path, inputs=[8], outputs=[4], kv_cache=False, min_window_s=0.15,
+                 idle_s=0.1)
+    result = run_sweep(cfg)
+    shard = read_shard(result.shard_path)
+    reps = {t["repetitions"] for t in shard.trials}
+    assert len(reps) == 1 and reps.pop() > 1                     # repeated, then divided
+    rows = Store(cfg.db).measurements()
+    assert (rows.runtime_s < 0.15).all()                         # per generation, not per window
+    assert set(rows.kv_cache) == {False}
+    assert (rows.output_tokens_generated == 4).all()
+    assert rows.idle_power_w.notna().all() and (rows.idle_power_w >= 0).all()
+    assert "idle" in set(Store(cfg.db).startup_phases().phase)
+    assert "idle_power_w" in shard.header
+
+
+def test_stop_after_trial_in_flight_then_resume_without_duplicates(tmp_path):
+    cfg = config(tmp_path, max_trials=3, min_trials=3)
+    asked = []
+
+    def stop_after_four() -> bool:
+        asked.append(1)
+        return len(read_shard_trials(tmp_path)) >= 4
+
+    first = run_sweep(cfg, should_stop=stop_after_four)
+    assert first.interrupted and first.n_trials == 4 and first.rows_in_store == 4
+    assert not read_shard(first.shard_path).complete
+
+    second = run_sweep(config(tmp_path, max_trials=3, min_trials=3, resume=True))
+    assert second.shard_path == first.shard_path and second.run_id == first.run_id
+    assert not second.interrupted and second.new_trials == 12 - 4
+    rows = Store(cfg.db).measurements()
+    assert len(rows) == 12 and rows.trial_key.is_unique
+    assert rows.groupby(["input_tokens", "output_tokens"]).size().eq(3).all()
+    shard = read_shard(first.shard_path)
+    assert shard.complete and shard.sessions == 2
+    assert len(Store(cfg.db).runs()) == 1
+
+    third = run_sweep(config(tmp_path, max_trials=3, min_trials=3, resume=True))
+    assert third.new_trials == 0 and third.rows_in_store == 12   # nothing left to do
+
+
+def read_shard_trials(tmp_path):
+    paths = list((tmp_path / "shards").glob("*.jsonl"))
+    return read_shard(paths[0]).trials if paths else []
+
+
+def test_named_runs_refuse_overwrite_and_changed_settings(tmp_path):
+    cfg = config(tmp_path, inputs=[8], outputs=[4], run_id="my run")
+    result = run_sweep(cfg)
+    assert result.run_id == "my_run" and result.shard_path.name == "my_run.jsonl"
+    with pytest.raises(SweepError, match="exists already"):
+        run_sweep(cfg)
+    with pytest.raises(SweepError, match="another configuration"):
+        run_sweep(config(tmp_path, inputs=[8], outputs=[4, 8], run_id="my run", resume=True))
+
+
+@pytest.mark.parametrize("overrides, problem", [
+    ({"inputs": []}, "inputs must be positive"),
+    ({"outputs": [0, 8]}, "outputs must be positive"),
+    ({"max_trials": 0}, "max_trials must be at least 1"),
+    ({"ci_halfwidth_s": 0}, "ci_halfwidth_s must be positive"),
+    ({"dtype": "int3"}, "unknown dtype"),
+])
+def test_config_errors_name_the_setting(tmp_path, overrides, problem):
+    with pytest.raises(SweepError, match=problem):
+        config(tmp_path, **overrides).validated()
+
+
+def test_confidence_interval_stopping_rule():
+    assert math.isinf(runtime_ci_halfwidth_s([1.0]))
+    # n = 3, sd = 0.1: t(0.975, 2) = 4.303 -> 4.303 * 0.1 / sqrt(3)
+    assert runtime_ci_halfwidth_s([0.9, 1.0, 1.1]) == pytest.approx(0.24841, rel=1e-4)
+    cfg = SweepConfig(max_trials=5, min_trials=3, ci_halfwidth_s=0.3).validated()
+    assert cell_stop_reason([0.9, 1.0], cfg) is None                  # below min_trials
+    assert cell_stop_reason([0.9, 1.0, 1.1], cfg) == "ci"
+    assert cell_stop_reason([0.1, 1.0, 2.0], cfg) is None
+    assert cell_stop_reason([0.1, 1.0, 2.0, 0.1, 2.0], cfg) == "max_trials"
+
+
+def test_grid_order_is_seeded():
+    a = grid_order(SweepConfig(inputs=[8, 16, 32], outputs=[8, 16, 32], seed=1).validated())
+    b = grid_order(SweepConfig(inputs=[8, 16, 32], outputs=[8, 16, 32], seed=1).validated())
+    c = grid_order(SweepConfig(inputs=[8, 16, 32], outputs=[8, 16, 32], seed=2).validated())
+    assert a == b and a != c and sorted(a) == sorted(c) and len(a) == 9
