@@ -1,0 +1,115 @@
+"""The routing LP (or integer program) over a chosen set of (group, arm) columns, via cvxpy.
+
+    minimise    sum_j c_j x_j
+    subject to  sum_{j in group g} x_j = n_g          for every group g
+                B x >= b                              (minimum shares, capacity, accuracy)
+                x >= 0  (integer when asked)
+
+Coupling rows are all written as ``>=`` rows (capacity rows negated and scaled by the
+capacity, the accuracy row scaled by total tokens), so their duals ``y`` are >= 0 and a
+column's Lagrangian cost is c_j - B_j' y.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+LP_OPTIONS = {"solver": "ipm", "run_crossover": "on", "output_flag": False}
+MILP_OPTIONS = {"mip_rel_gap": 1e-9, "mip_abs_gap": 1e-9, "output_flag": False}
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def silence_highs_banner() -> None:
+    """HiGHS prints a banner on stdout when the first solver object of a process is made;
+    make that object with stdout pointed at /dev/null so ``--json`` output stays clean."""
+    global _banner_done
+    with _banner_lock:
+        if _banner_done:
+            return
+        import highspy
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _banner_done = True
+
+
+@dataclass
+class LPResult:
+    status: str                 # cvxpy status: optimal, infeasible, user_limit, ...
+    x: np.ndarray | None        # column values
+    y: np.ndarray | None        # duals of the coupling rows (LP only)
+    value: float | None
+    seconds: float
+    integer: bool
+    slack: np.ndarray | None = None   # elastic slack of the coupling rows, where allowed
+
+    @property
+    def has_solution(self) -> bool:
+        return self.x is not None and self.status in ("optimal", "optimal_inaccurate",
+                                                      "user_limit")
+
+
+def group_matrix(gi: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    return sp.csr_matrix((np.ones(len(gi)), (gi, np.arange(len(gi)))),
+                         shape=(n_groups, len(gi)))
+
+
+def solve_columns(cost: np.ndarray, gi: np.ndarray, counts: np.ndarray,
+                  coupling: sp.spmatrix | None, rhs: np.ndarray | None, *,
+                  integer: bool = False, time_limit_s: float | None = None,
+                  penalty: float | None = None) -> LPResult:
+    """Solve over columns ``j`` with costs ``cost[j]`` in groups ``gi[j]``.
+
+    ``penalty`` makes the coupling rows elastic: B x + s >= b with s >= 0 costing
+    ``penalty`` per unit, so a restricted column set is never infeasible; the result's
+    ``slack`` says whether any row needed it.
+    """
+    silence_highs_banner()
+    x = cp.Variable(len(cost), integer=integer)
+    cons = [group_matrix(gi, len(counts)) @ x == counts, x >= 0]
+    has_coupling = coupling is not None and coupling.shape[0] > 0
+    objective = cost @ x
+    slack = None
+    if has_coupling:
+        lhs = sp.csr_matrix(coupling) @ x
+        if penalty is not None:
+            slack = cp.Variable(coupling.shape[0], nonneg=True)
+            lhs = lhs + slack
+            objective = objective + penalty * cp.sum(slack)
+        cons.append(lhs >= rhs)
+    problem = cp.Problem(cp.Minimize(objective), cons)
+    opts = dict(MILP_OPTIONS if integer else LP_OPTIONS)
+    if time_limit_s is not None:
+        opts["time_limit"] = float(max(time_limit_s, 1e-3))
+    t0 = time.perf_counter()
+    try:
+        problem.solve(solver=cp.HIGHS, highs_options=opts)
+    except cp.error.SolverError as exc:
+        return LPResult(f"solver_error: {exc}", None, None, None, time.perf_counter() - t0,
+                        integer)
+    seconds = time.perf_counter() - t0
+    xv = None if x.value is None else np.asarray(x.value, dtype=float)
+    y = None
+    if has_coupling and not integer and cons[2].dual_value is not None:
+        y = np.maximum(np.asarray(cons[2].dual_value, dtype=float).ravel(), 0.0)
+    elif not integer:
+        y = np.zeros(0)
+    value = None if problem.value is None or not np.isfinite(problem.value) else float(
+        problem.value)
+    sv = None if slack is None or slack.value is None else np.asarray(slack.value, float)
+    return LPResult(problem.status, xv, y, value, seconds, integer, sv)

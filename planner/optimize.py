@@ -1,0 +1,301 @@
+"""The energy-optimal routing of a workload's queries to arms (LLM, system).
+
+Objectives (Wilkins, Keshav and Mortier, HotCarbon '24):
+
+- ``paper``: minimise sum over queries of zeta*e_hat - (1 - zeta)*a_hat, with
+  a = A_K(task) * (tin + tout) and hats dividing by the largest value over all
+  (distinct query, arm);
+- ``energy``: minimise total energy, optionally under a floor on the token-weighted mean
+  accuracy (sweeping the floor traces the energy/accuracy frontier).
+
+Identical queries are aggregated: x[g, k] >= 0 counts the queries of group g on arm k with
+sum_k x[g, k] = n_g, so the size follows distinct (tin, tout, task), not query count.
+Minimum shares, capacity and the accuracy floor couple the groups through a handful of rows.
+
+Solving: the LP is solved by column generation over exact LP duals.  Start from duals of
+the LP on a sample of groups, keep per group the arms whose Lagrangian cost is (near) the
+lowest, solve that restricted LP with HiGHS (interior point + crossover, a vertex), price
+every left-out column with the new duals and add any with negative reduced cost; repeat
+until none -- that certifies the restricted optimum optimal for the full LP.  Without
+coupling rows every group simply takes its cheapest arm.
+
+Integrality: group rows plus share rows form a bipartite incidence matrix (totally
+unimodular), so with integral counts and shares the LP vertex is integral; capacity and
+accuracy rows can make it fractional.  The solution is checked, and if fractional the
+integer program is solved (HiGHS MILP) over every column whose LP reduced cost is within
+the gap between an integer solution and the LP bound -- no other column can appear in a
+better integer solution, so that optimum is the full problem's.  Nothing is rounded.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from planner.arms import Arm
+from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_matrix,
+                                 coupling_rows, culprit_message, lagrangian, precheck)
+from planner.fleet import Fleet
+from planner.lp import LPResult, solve_columns
+from planner.plan import Plan, PlanData, make_plan
+from planner.workload import Workload
+
+__all__ = ["Planner", "Plan", "InfeasiblePlanError", "PlanningTimeout", "OBJECTIVES"]
+
+OBJECTIVES = ("paper", "energy")
+SAMPLE_GROUPS = 2000        # groups in the LP that supplies starting duals
+FULL_LP_GROUPS = 3000       # below this, solve over every column at once
+MAX_ROUNDS = 8              # column-generation rounds before solving over every column
+INTEGRAL_TOL = 1e-6
+
+
+class PlanningTimeout(RuntimeError):
+    """The time limit ended before any plan meeting the constraints was found."""
+
+
+class Planner:
+    """Routes one workload over a set of arms; build once, solve many times."""
+
+    def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet | None = None, *,
+                 seed: int = 0):
+        self.fleet = fleet or Fleet()
+        self.data = PlanData(arms, workload, self.fleet)
+        self.seed = seed
+        self._warm_y: dict[tuple, np.ndarray] = {}
+        self._e_max = float(np.max(self.data.energy_j)) or 1.0
+        self.last_stats: dict = {}
+
+    # -- public ------------------------------------------------------------------------
+    def solve(self, objective: str = "paper", zeta: float = 0.5,
+              min_accuracy: float | None = None, time_limit_s: float | None = None) -> Plan:
+        t0 = time.perf_counter()
+        deadline = None if time_limit_s is None else t0 + float(time_limit_s)
+        cost = self._cost(objective, zeta)
+        rows = coupling_rows(self.data, self._check_floor(min_accuracy))
+        precheck(self.data, rows)
+        alloc, status, how = self._allocate(cost, rows, deadline,
+                                            (objective, zeta if objective == "paper" else None,
+                                             rows.key()))
+        value = (self.data.paper_objective(alloc, zeta) if objective == "paper"
+                 else float(np.sum(alloc * self.data.energy_j)))
+        name = f"optimal ({objective}" + (f", zeta={zeta:g}" if objective == "paper" else "") \
+            + (f", accuracy >= {min_accuracy:g} %" if min_accuracy is not None else "") + ")"
+        return make_plan(self.data, alloc, name=name, status=status, message=how,
+                         objective_value=value, solve_seconds=time.perf_counter() - t0,
+                         objective=objective, zeta=zeta if objective == "paper" else None,
+                         min_accuracy=min_accuracy)
+
+    def frontier(self, zetas=None, min_accuracies=None, **kwargs) -> list[Plan]:
+        """Plans over zeta (paper objective) or over accuracy floors (energy objective).
+
+        Floors above the best achievable accuracy are skipped and listed in
+        ``self.last_stats['skipped']``.
+        """
+        plans, skipped = [], []
+        if min_accuracies is not None:
+            for floor in min_accuracies:
+                try:
+                    plans.append(self.solve("energy", min_accuracy=float(floor), **kwargs))
+                except InfeasiblePlanError as exc:
+                    skipped.append(f"accuracy >= {float(floor):g} %: {exc}")
+        else:
+            for z in (np.linspace(0.0, 1.0, 11) if zetas is None else zetas):
+                plans.append(self.solve("paper", zeta=float(z), **kwargs))
+        self.last_stats["skipped"] = skipped
+        return plans
+
+    def accuracy_range(self) -> tuple[float, float]:
+        """(accuracy of the least-energy plan, best achievable accuracy), in percent."""
+        d = self.data
+        low = self.solve("energy").accuracy
+        high = float(d.count @ d.acc_tokens.max(axis=1)) / d.total_tokens
+        return low, high
+
+    # -- objective ---------------------------------------------------------------------
+    def _cost(self, objective: str, zeta: float) -> np.ndarray:
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}: use one of {OBJECTIVES}")
+        if objective == "energy":
+            return self.data.energy_j / self._e_max
+        if not 0.0 <= float(zeta) <= 1.0:
+            raise ValueError(f"zeta must be in [0, 1], got {zeta}")
+        e_hat, a_hat = self.data.normalised()
+        return float(zeta) * e_hat - (1.0 - float(zeta)) * a_hat
+
+    @staticmethod
+    def _check_floor(min_accuracy):
+        if min_accuracy is None:
+            return None
+        if not 0.0 <= float(min_accuracy) <= 100.0:
+            raise ValueError(f"min_accuracy is a percentage in [0, 100], got {min_accuracy}")
+        return float(min_accuracy)
+
+    # -- solving -----------------------------------------------------------------------
+    def _allocate(self, cost, rows: Rows, deadline, key) -> tuple[np.ndarray, str, str]:
+        d = self.data
+        if not len(rows):
+            alloc = np.zeros(d.shape, dtype=np.int64)
+            alloc[np.arange(d.shape[0]), np.argmin(cost, axis=1)] = d.count
+            self.last_stats = {"method": "argmin", "rounds": 0, "columns": d.shape[0]}
+            return alloc, "optimal", ("no coupling constraints: every distinct query takes "
+                                      "its cheapest arm (integral by construction)")
+        lp, cand, lagr = self._column_generation(cost, rows, deadline, key)
+        if lp.status == "user_limit":
+            return self._timed_out(lp, cand, cost, rows, deadline)
+        x = lp.x
+        gi, ki = np.nonzero(cand)
+        frac = np.abs(x - np.rint(x)) > INTEGRAL_TOL
+        if not frac.any():
+            alloc = np.zeros(d.shape, dtype=np.int64)
+            alloc[gi, ki] = np.rint(x).astype(np.int64)
+            return alloc, "optimal", (f"LP optimum is an integral vertex "
+                                      f"({self._lp_summary()}): no integer program needed")
+        n_frac = len(np.unique(gi[frac]))
+        return self._integer(cost, rows, cand, lagr, lp, n_frac, deadline)
+
+    def _lp_summary(self) -> str:
+        s = self.last_stats
+        return (f"{s.get('columns')} of {self.data.shape[0] * self.data.shape[1]} columns, "
+                f"{s.get('rounds')} pricing round(s)")
+
+    def _remaining(self, deadline) -> float | None:
+        return None if deadline is None else deadline - time.perf_counter()
+
+    def _solve(self, cost, rows, cand, deadline, integer=False, penalty=None) -> LPResult:
+        gi, ki = np.nonzero(cand)
+        return solve_columns(cost[gi, ki], gi, self.data.count.astype(float),
+                             coupling_matrix(self.data, rows, gi, ki),
+                             np.asarray(rows.rhs, float), integer=integer,
+                             time_limit_s=self._remaining(deadline), penalty=penalty)
+
+    def _candidates(self, lagr: np.ndarray, scale: float) -> np.ndarray:
+        """Per group the arm of least Lagrangian cost, plus any within a small band."""
+        best = lagr.min(axis=1, keepdims=True)
+        return lagr <= best + 0.02 * scale
+
+    def _start_duals(self, cost, rows: Rows, deadline, key) -> np.ndarray:
+        if key in self._warm_y:
+            return self._warm_y[key]
+        d = self.data
+        rng = np.random.default_rng(self.seed)
+        sample = np.sort(rng.choice(d.shape[0], size=SAMPLE_GROUPS, replace=False))
+        frac = d.count[sample].sum() / d.n_queries
+        rhs = np.asarray(rows.rhs, float) * frac
+        gi, ki = np.divmod(np.arange(len(sample) * d.shape[1]), d.shape[1])
+        res = solve_columns(cost[sample][gi, ki], gi, d.count[sample].astype(float),
+                            coupling_matrix(d, rows, sample[gi], ki), rhs,
+                            time_limit_s=self._remaining(deadline))
+        if res.status == "optimal" and res.y is not None:
+            return res.y
+        return np.zeros(len(rows))
+
+    def _column_generation(self, cost, rows: Rows, deadline, key):
+        """Restricted LPs with elastic coupling rows, priced until no column is missing.
+
+        A restriction may not hold a feasible point, so its coupling rows may be violated
+        at ``penalty`` per unit (a cost per query far above any query's cost difference);
+        the duals then draw in the columns that repair it.  A final positive slack means
+        the penalty was not exact, and the full problem is solved without slack.
+        """
+        d = self.data
+        c_max = max(float(np.max(np.abs(cost))), 1e-12)
+        tol = 1e-9 * max(c_max, 1.0)
+        penalty = 1e3 * c_max
+        if d.shape[0] <= FULL_LP_GROUPS:
+            cand = np.ones(d.shape, dtype=bool)
+        else:
+            y0 = self._start_duals(cost, rows, deadline, key)
+            cand = self._candidates(lagrangian(d, rows, cost, y0), float(np.mean(np.abs(cost))))
+        for rounds in range(1, MAX_ROUNDS + 2):
+            elastic = not cand.all()
+            if rounds > MAX_ROUNDS:
+                cand[:] = True
+                elastic = False
+            lp = self._solve(cost, rows, cand, deadline, penalty=penalty if elastic else None)
+            self.last_stats = {"method": "column generation", "rounds": rounds,
+                               "columns": int(cand.sum())}
+            if lp.status == "user_limit":
+                return lp, cand, None
+            if not lp.has_solution or lp.y is None:
+                self._raise_infeasible(cost, rows, lp)
+            lagr = lagrangian(d, rows, cost, lp.y)
+            u = np.where(cand, lagr, np.inf).min(axis=1, keepdims=True)
+            best = np.argmin(lagr, axis=1)
+            short = np.flatnonzero(lagr[np.arange(d.shape[0]), best] < u[:, 0] - tol)
+            if not len(short):
+                if lp.slack is not None and np.any(lp.slack > 1e-9):
+                    cand[:] = True       # penalty not exact: decide on the full problem
+                    continue
+                self._warm_y[key] = lp.y
+                return lp, cand, lagr - u
+            cand[short, best[short]] = True      # each short group's most negative column
+        raise AssertionError("unreachable: the last round prices every column")
+
+    def _raise_infeasible(self, cost, rows: Rows, lp: LPResult):
+        if not lp.status.startswith("infeasible"):
+            raise RuntimeError(f"the solver failed: {lp.status}")
+        everything = np.ones(self.data.shape, dtype=bool)
+        verdict = {}
+        for family in FAMILIES:
+            if family in rows.family:
+                res = self._solve(cost, rows.without(family), everything, None)
+                verdict[family] = res.has_solution
+        raise InfeasiblePlanError(culprit_message(rows, verdict))
+
+    def _integer(self, cost, rows, cand, reduced, lp, n_frac, deadline):
+        """Integer optimum over every column that could beat an integer solution.
+
+        Any integer x costs at least z_LP + sum(reduced * x), so once an integer solution of
+        cost z_int is known, columns with reduced cost above z_int - z_LP cannot appear in a
+        better one.  First find an integer solution over the LP's support plus columns of
+        small reduced cost (widening until one exists), then solve over every column within
+        the gap.
+        """
+        d = self.data
+        scale = max(float(np.max(np.abs(cost))), 1e-12)
+        support = np.zeros(d.shape, dtype=bool)
+        gi, ki = np.nonzero(cand)
+        support[gi[lp.x > INTEGRAL_TOL], ki[lp.x > INTEGRAL_TOL]] = True
+        first, cols, band = None, support, 1e-6 * scale
+        while True:
+            cols = support | (reduced <= band)
+            first = self._solve(cost, rows, cols, deadline, integer=True, penalty=1e3 * scale)
+            if not first.has_solution:
+                break
+            slack_ok = first.slack is None or not np.any(first.slack > 1e-9)
+            if (slack_ok and first.status != "user_limit") or cols.all():
+                break
+            if first.status == "user_limit":
+                break
+            band *= 100.0
+        final, note = first, "over the LP support and near-zero reduced costs"
+        if first.has_solution and first.status != "user_limit" and (
+                first.slack is None or not np.any(first.slack > 1e-9)):
+            gap = first.value - lp.value
+            wider = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
+            if wider.sum() > cols.sum():
+                cols = wider
+                final = self._solve(cost, rows, cols, deadline, integer=True)
+            note = "over every column whose reduced cost is within the integrality gap"
+        elif first.status != "user_limit":
+            cols = np.ones(d.shape, dtype=bool)
+            final = self._solve(cost, rows, cols, deadline, integer=True)
+            note = "over all columns"
+        if not final.has_solution:
+            if final.status.startswith("infeasible"):
+                self._raise_infeasible(cost, rows, final)
+            raise PlanningTimeout(f"no integer plan found: {final.status}")
+        gi, ki = np.nonzero(cols)
+        alloc = np.zeros(d.shape, dtype=np.int64)
+        alloc[gi, ki] = np.rint(final.x).astype(np.int64)
+        status = "time_limit" if final.status == "user_limit" else "optimal"
+        how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
+               f"({self._lp_summary()}); solved as an integer program (HiGHS MILP) over "
+               f"{int(cols.sum())} columns, {note}")
+        if status == "time_limit":
+            how = "time limit reached: best integer plan found, optimality not proven; " + how
+        return alloc, status, how
+
+    def _timed_out(self, lp, cand, cost, rows, deadline):
+        raise PlanningTimeout("time limit reached before the LP was solved; no plan meeting "
+                              "the constraints was found in time")

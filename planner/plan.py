@@ -1,0 +1,218 @@
+"""Planning data (distinct queries x arms) and the ``Plan`` every planner and baseline returns.
+
+Queries are aggregated into groups of identical (input tokens, output tokens, task); an
+allocation is a (groups x arms) matrix of query counts.  A plan's figures are all computed
+from its allocation here, so optimised plans and baselines are measured the same way.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.arms import Arm
+from planner.fleet import Fleet
+from planner.workload import Workload
+
+Z_95 = 1.959963984540054
+
+
+class PlanData:
+    """Per-(group, arm) energy, runtime and accuracy, and the constraint structure."""
+
+    def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet):
+        if not arms:
+            raise ValueError("no arms to plan over")
+        names = [(a.model, a.system) for a in arms]
+        if len(set(names)) != len(names):
+            raise ValueError("two arms share one (model, system) pair")
+        self.arms, self.workload, self.fleet = list(arms), workload, fleet
+        self.groups, self.row_group = workload.groups()
+        self.tin = self.groups["input_tokens"].to_numpy(float)
+        self.tout = self.groups["output_tokens"].to_numpy(float)
+        self.count = self.groups["count"].to_numpy(np.int64)
+        self.n_queries = int(self.count.sum())
+        self.tokens = self.tin + self.tout
+        self.total_tokens = float(self.count @ self.tokens)
+        tasks = self.groups["task"].to_numpy()
+        self.energy_j = np.column_stack([a.energy_j(self.tin, self.tout) for a in arms])
+        self.runtime_s = np.column_stack([a.runtime_s(self.tin, self.tout) for a in arms])
+        self.in_range = np.column_stack([a.in_range(self.tin, self.tout) for a in arms])
+        self.acc_pct = np.column_stack([
+            np.array([a.accuracy_for(t) for t in tasks], dtype=float) for a in arms])
+        self.acc_tokens = self.acc_pct * self.tokens[:, None]   # a = A_K(task) * (tin + tout)
+        self.models = sorted({a.model for a in arms})
+        self.systems = sorted({a.system for a in arms})
+        self.arm_model = np.array([self.models.index(a.model) for a in arms])
+        self.arm_system = np.array([self.systems.index(a.system) for a in arms])
+        self.devices_per_instance = np.array([a.devices_per_instance for a in arms], float)
+        self.device_s = self.runtime_s * self.devices_per_instance[None, :]
+        self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
+        self.min_queries = self._min_queries()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.energy_j.shape
+
+    def _min_queries(self) -> dict[str, int]:
+        """max(1, N * gamma_K * min_share_fraction), rounded up, for LLMs given a share."""
+        out = {}
+        for model, spec in self.fleet.llm.items():
+            if spec.share is None:
+                continue
+            need = max(1.0, self.n_queries * spec.share * self.fleet.min_share_fraction)
+            out[model] = int(math.ceil(need - 1e-9))
+        return out
+
+    def query_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group, input row) of every query, in input order (rows repeated by count)."""
+        counts = self.workload.queries["count"].to_numpy(np.int64)
+        rows = np.repeat(np.arange(len(counts)), counts)
+        return self.row_group[rows], rows
+
+    def alloc_from_query_arms(self, query_arm: np.ndarray) -> np.ndarray:
+        """Counts matrix from one arm index per query (input order)."""
+        qg, _ = self.query_groups()
+        alloc = np.zeros(self.shape, dtype=np.int64)
+        np.add.at(alloc, (qg, query_arm), 1)
+        return alloc
+
+    def query_arms(self, alloc: np.ndarray) -> np.ndarray:
+        """One arm per query in input order: a group's queries fill its arms in arm order."""
+        qg, _ = self.query_groups()
+        order = np.argsort(qg, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(self.count)[:-1]])
+        rank = np.empty(len(qg), dtype=np.int64)
+        rank[order] = np.arange(len(qg)) - np.repeat(starts, self.count)
+        cum = np.cumsum(np.rint(alloc).astype(np.int64), axis=1)
+        return (cum[qg] <= rank[:, None]).sum(axis=1)
+
+    def paper_objective(self, alloc: np.ndarray, zeta: float) -> float:
+        """sum over queries of zeta*e_hat - (1 - zeta)*a_hat (the paper's normalisation)."""
+        e_hat, a_hat = self.normalised()
+        return float(np.sum(alloc * (zeta * e_hat - (1.0 - zeta) * a_hat)))
+
+    def normalised(self) -> tuple[np.ndarray, np.ndarray]:
+        """e / max e and a / max a over all (distinct query, arm)."""
+        e_max = float(np.max(self.energy_j))
+        a_max = float(np.max(self.acc_tokens))
+        return (self.energy_j / (e_max if e_max > 0 else 1.0),
+                self.acc_tokens / (a_max if a_max > 0 else 1.0))
+
+    def capacity_use(self, alloc: np.ndarray) -> np.ndarray:
+        """Device-seconds used per system."""
+        per_arm = np.sum(alloc * self.device_s, axis=0)
+        return np.bincount(self.arm_system, weights=per_arm, minlength=len(self.systems))
+
+    def violations(self, alloc: np.ndarray) -> list[str]:
+        """Capacity and minimum-share constraints an allocation breaks."""
+        out = []
+        used = self.capacity_use(alloc)
+        for s, system in enumerate(self.systems):
+            if used[s] > self.capacity_device_s[s] * (1 + 1e-9):
+                out.append(f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
+                           f"device-hours < {used[s] / 3600:.3g} used")
+        served = np.bincount(self.arm_model, weights=alloc.sum(axis=0), minlength=len(self.models))
+        for model, need in self.min_queries.items():
+            got = served[self.models.index(model)] if model in self.models else 0
+            if got < need:
+                out.append(f"{model} serves {int(got)} queries < its minimum share {need}")
+        return out
+
+
+@dataclass
+class Plan:
+    name: str
+    status: str
+    message: str
+    objective_value: float | None
+    solve_seconds: float
+    energy_j: float
+    energy_ci_j: tuple[float, float]
+    runtime_s: float
+    accuracy: float
+    arms: pd.DataFrame
+    alloc: np.ndarray = field(repr=False, default=None)
+    data: PlanData | None = field(repr=False, default=None)
+    objective: str = ""
+    zeta: float | None = None
+    min_accuracy: float | None = None
+    violations: list[str] = field(default_factory=list)
+    query_arm: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def n_queries(self) -> int:
+        return int(self.alloc.sum())
+
+    @property
+    def is_estimated(self) -> bool:
+        return bool(self.arms.loc[self.arms["queries"] > 0, "is_estimated"].any())
+
+    def assignments(self) -> pd.DataFrame:
+        """One row per input query, in input order, with the (model, system) serving it."""
+        d = self.data
+        arm = self.query_arm if self.query_arm is not None else d.query_arms(self.alloc)
+        _, rows = d.query_groups()
+        q = d.workload.queries
+        return pd.DataFrame({
+            "row": rows + 1,
+            "input_tokens": q["input_tokens"].to_numpy()[rows],
+            "output_tokens": q["output_tokens"].to_numpy()[rows],
+            "task": q["task"].to_numpy()[rows],
+            "model": np.array([a.model for a in d.arms], dtype=object)[arm],
+            "system": np.array([a.system for a in d.arms], dtype=object)[arm],
+        })
+
+
+def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
+    """95% interval on total energy: var = sum_k g_k' Cov_k g_k, g_k = summed design rows."""
+    var = 0.0
+    for k, arm in enumerate(data.arms):
+        used = alloc[:, k] > 0
+        if not used.any():
+            continue
+        curve = arm.energy.curve
+        if curve.coef_cov is None:
+            return (math.nan, math.nan)
+        design = curve.design(data.tin[used], data.tout[used])
+        if curve.clip_negative:   # clipped predictions do not move with the coefficients
+            design = design * ((design @ curve.coef) > 0)[:, None]
+        g = alloc[used, k] @ design
+        var += float(g @ curve.coef_cov @ g)
+    half = Z_95 * math.sqrt(max(var, 0.0))
+    return (energy_j - half, energy_j + half)
+
+
+def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for k, arm in enumerate(data.arms):
+        col = alloc[:, k]
+        rows.append({
+            **{key: arm.label()[key] for key in ("model", "system", "form", "energy_kind",
+                                                 "energy_sources", "is_estimated")},
+            "queries": int(round(col.sum())),
+            "energy_j": float(col @ data.energy_j[:, k]),
+            "runtime_s": float(col @ data.runtime_s[:, k]),
+            "device_hours": float(col @ data.device_s[:, k]) / 3600.0,
+            "out_of_range_queries": int(round(col[~data.in_range[:, k]].sum())),
+            "notes": arm.label()["notes"],
+        })
+    return pd.DataFrame(rows)
+
+
+def make_plan(data: PlanData, alloc: np.ndarray, *, name: str, status: str = "optimal",
+              message: str = "", objective_value: float | None = None,
+              solve_seconds: float = 0.0, **extra) -> Plan:
+    """A Plan with every figure computed from the allocation."""
+    alloc = np.asarray(alloc)
+    energy = float(np.sum(alloc * data.energy_j))
+    return Plan(
+        name=name, status=status, message=message, objective_value=objective_value,
+        solve_seconds=solve_seconds, energy_j=energy,
+        energy_ci_j=energy_interval(data, alloc, energy),
+        runtime_s=float(np.sum(alloc * data.runtime_s)),
+        accuracy=float(np.sum(alloc * data.acc_tokens)) / max(data.total_tokens, 1e-300),
+        arms=arms_table(data, alloc), alloc=alloc, data=data,
+        violations=data.violations(alloc), **extra)
