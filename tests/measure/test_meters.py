@@ -137,8 +137,10 @@ def test_nvml_unsupported_counter_falls_back_to_power_sampling(fake_nvml):
     reading = window.reading
     assert reading.source == "nvml"
     assert reading.power_w["gpu:0"] == pytest.approx(150.0)
-    assert reading.gpu_energy_j == pytest.approx(150.0 * reading.duration_s, rel=0.05)
-    assert mocks["nvmlDeviceGetPowerUsage"].call_count >= 6   # the thread sampled
+    # constant power: the integral is 150 W over the sampled span, which brackets the window
+    assert reading.gpu_energy_j >= 150.0 * reading.duration_s
+    assert reading.gpu_energy_j == pytest.approx(150.0 * reading.duration_s, rel=0.3)
+    assert mocks["nvmlDeviceGetPowerUsage"].call_count >= 4   # start, thread samples, end
     assert meter._thread is None                              # and was stopped
     meter.close()
 
