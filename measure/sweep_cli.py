@@ -11,30 +11,38 @@ EXIT_INTERRUPTED = 130
 
 
 def parse_grid(text: str) -> list[int]:
-    """``"8,16,32"``; ``"8,16,...,2048"`` doubles (or steps) up to the last value."""
+    """``"8,16,32"``; ``"8,16,...,2048"`` continues the pattern to the last value: doubling
+    (or any whole ratio) where that reaches it, else equal steps."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if "..." not in parts:
-        values = [int(p) for p in parts]
-    else:
+    if "..." in parts:
         at = parts.index("...")
         head, tail = [int(p) for p in parts[:at]], [int(p) for p in parts[at + 1:]]
         if len(head) < 2 or len(tail) != 1:
             raise ValueError(f"{text!r}: write two values before '...' and one after")
-        a, b, last = head[-2], head[-1], tail[0]
-        values = list(head)
-        geometric = a > 0 and b % a == 0 and b // a > 1
-        if not geometric and b <= a:
+        if head[-1] <= head[-2]:
             raise ValueError(f"{text!r}: the values before '...' must increase")
-        while True:
-            nxt = values[-1] * (b // a) if geometric else values[-1] + (b - a)
-            if nxt > last:
-                break
-            values.append(nxt)
-        if values[-1] != last:
-            raise ValueError(f"{text!r}: the sequence does not reach {last}")
+        values = _continue(head, tail[0])
+        if values is None:
+            raise ValueError(f"{text!r}: the sequence does not reach {tail[0]}")
+    else:
+        values = [int(p) for p in parts]
     if not values or min(values) < 1:
         raise ValueError(f"{text!r}: token counts must be positive integers")
     return values
+
+
+def _continue(head: list[int], last: int) -> list[int] | None:
+    a, b = head[-2], head[-1]
+    steps = [lambda v: v + (b - a)]
+    if a > 0 and b % a == 0:
+        steps.insert(0, lambda v: v * (b // a))
+    for step in steps:
+        values = list(head)
+        while values[-1] < last:
+            values.append(step(values[-1]))
+        if values[-1] == last:
+            return values
+    return None
 
 
 def _grid_arg(text: str) -> list[int]:
