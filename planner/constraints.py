@@ -59,7 +59,7 @@ def coupling_rows(data: PlanData, min_accuracy: float | None) -> Rows:
             rows.label.append(f"{system} capacity "
                               f"({data.capacity_device_s[s] / 3600:.4g} device-hours)")
             rows.index.append(s)
-            rows.rhs.append(-data.capacity_device_s[s] / _device_scale(data))
+            rows.rhs.append(-data.capacity_device_s[s] / device_scale(data))
             rows.value.append(data.capacity_device_s[s])
     if min_accuracy is not None:
         rows.family.append("accuracy")
@@ -70,7 +70,7 @@ def coupling_rows(data: PlanData, min_accuracy: float | None) -> Rows:
     return rows
 
 
-def _device_scale(data: PlanData) -> float:
+def device_scale(data: PlanData) -> float:
     """Mean device-seconds per query over all arms (weighted by count), for row scaling."""
     mean = float(data.count @ data.device_s.mean(axis=1)) / max(data.n_queries, 1)
     return mean if mean > 0 else 1.0
@@ -83,7 +83,7 @@ def row_coef(data: PlanData, rows: Rows, j: int) -> np.ndarray:
         return np.broadcast_to((data.arm_model == idx).astype(float), data.shape)
     if family == "capacity":
         mask = (data.arm_system == idx)[None, :]
-        return -data.device_s * mask / _device_scale(data)
+        return -data.device_s * mask / device_scale(data)
     return data.acc_tokens * (data.n_queries / (100.0 * data.total_tokens))
 
 

@@ -37,6 +37,7 @@ from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_m
                                  coupling_rows, culprit_message, lagrangian, precheck)
 from planner.fleet import Fleet
 from planner.lp import LPResult, solve_columns
+from planner.restricted import shortfall_text, shortfalls, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
 from planner.workload import Workload
 
@@ -105,10 +106,13 @@ class Planner:
         return plans
 
     def accuracy_range(self) -> tuple[float, float]:
-        """(accuracy of the least-energy plan, best achievable accuracy), in percent."""
-        d = self.data
+        """(accuracy of the least-energy plan, highest accuracy any plan meeting the shares
+        and capacity reaches), in percent."""
         low = self.solve("energy").accuracy
-        high = float(d.count @ d.acc_tokens.max(axis=1)) / d.total_tokens
+        rows = coupling_rows(self.data, None)
+        cost = -self.data.normalised()[1]
+        alloc, _, _ = self._allocate(cost, rows, None, ("max-accuracy", None, rows.key()))
+        high = float(np.sum(alloc * self.data.acc_tokens)) / self.data.total_tokens
         return low, high
 
     # -- objective ---------------------------------------------------------------------
@@ -162,11 +166,8 @@ class Planner:
         return None if deadline is None else deadline - time.perf_counter()
 
     def _solve(self, cost, rows, cand, deadline, integer=False, penalty=None) -> LPResult:
-        gi, ki = np.nonzero(cand)
-        return solve_columns(cost[gi, ki], gi, self.data.count.astype(float),
-                             coupling_matrix(self.data, rows, gi, ki),
-                             np.asarray(rows.rhs, float), integer=integer,
-                             time_limit_s=self._remaining(deadline), penalty=penalty)
+        return solve_restricted(self.data, rows, cost, cand, integer=integer, penalty=penalty,
+                                time_limit_s=self._remaining(deadline))
 
     def _candidates(self, lagr: np.ndarray, scale: float) -> np.ndarray:
         """Per group the arm of least Lagrangian cost, plus any within a small band."""
@@ -224,6 +225,8 @@ class Planner:
             short = np.flatnonzero(lagr[np.arange(d.shape[0]), best] < u[:, 0] - tol)
             if not len(short):
                 if lp.slack is not None and np.any(lp.slack > 1e-9):
+                    if shortfalls(d, rows).any():
+                        self._raise_infeasible(cost, rows)
                     cand[:] = True       # penalty not exact: decide on the full problem
                     continue
                 self._warm_y[key] = lp.y
@@ -231,16 +234,18 @@ class Planner:
             cand[short, best[short]] = True      # each short group's most negative column
         raise AssertionError("unreachable: the last round prices every column")
 
-    def _raise_infeasible(self, cost, rows: Rows, lp: LPResult):
-        if not lp.status.startswith("infeasible"):
+    def _raise_infeasible(self, cost, rows: Rows, lp: LPResult | None = None):
+        """Name the constraint family that cannot be met (phase-1 LPs, always feasible)."""
+        if lp is not None and not lp.status.startswith("infeasible"):
             raise RuntimeError(f"the solver failed: {lp.status}")
-        everything = np.ones(self.data.shape, dtype=bool)
-        verdict = {}
-        for family in FAMILIES:
-            if family in rows.family:
-                res = self._solve(cost, rows.without(family), everything, None)
-                verdict[family] = res.has_solution
-        raise InfeasiblePlanError(culprit_message(rows, verdict))
+        short = shortfalls(self.data, rows)
+        if not short.any():
+            raise RuntimeError("the solver reported infeasible, but a feasibility LP found "
+                               "every constraint satisfiable (numerical trouble)")
+        verdict = {f: not shortfalls(self.data, rows.without(f)).any()
+                   for f in FAMILIES if f in rows.family}
+        raise InfeasiblePlanError(culprit_message(rows, verdict) + "; at best, "
+                                  + shortfall_text(self.data, rows, short))
 
     def _integer(self, cost, rows, cand, reduced, lp, n_frac, deadline):
         """Integer optimum over every column that could beat an integer solution.

@@ -55,7 +55,7 @@ def _read_bytes(source, name: str | None, max_bytes: int) -> tuple[bytes, str]:
             return path.read_bytes(), file
         except OSError as exc:
             raise WorkloadError(f"{file}: cannot read: {exc}") from exc
-    file = name or getattr(source, "name", None) or "<uploaded workload>"
+    file = getattr(source, "name", None) or name or "<uploaded workload>"
     data = source.read(max_bytes + 1)
     if isinstance(data, str):
         data = data.encode()

@@ -1,0 +1,132 @@
+"""What practice does without a planner, measured the same way as an optimised plan.
+
+- every query to one arm (one baseline per arm);
+- round robin over the arms, in input order;
+- random (seeded);
+- the most accurate LLM on its fastest system (common practice);
+- per query the arm of least predicted energy;
+- the threshold policy of Wilkins et al., "Hybrid Heterogeneous Clusters Can Lower the
+  Energy Consumption of LLM Inference Workloads" (E-Energy '24): queries whose tin, tout or
+  tin*tout is under a threshold go to one system, the rest to another, for one LLM; the
+  best (LLM, system pair, feature, threshold) by total energy is searched.
+
+Baselines ignore capacity and minimum shares; each plan's ``violations`` lists what it breaks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from planner.arms import Arm
+from planner.fleet import Fleet
+from planner.plan import Plan, PlanData, make_plan
+from planner.workload import Workload
+
+THRESHOLD_FEATURES = ("tin", "tout", "tin*tout")
+
+
+def _objective(data: PlanData, alloc: np.ndarray, objective: str, zeta: float) -> float:
+    if objective == "paper":
+        return data.paper_objective(alloc, zeta)
+    return float(np.sum(alloc * data.energy_j))
+
+
+def _plan(data, name, message, *, query_arm=None, alloc=None, objective="paper", zeta=0.5):
+    if alloc is None:
+        alloc = data.alloc_from_query_arms(query_arm)
+    plan = make_plan(data, alloc, name=name, status="baseline", message=message,
+                     objective_value=_objective(data, alloc, objective, zeta),
+                     objective=objective, zeta=zeta if objective == "paper" else None,
+                     query_arm=query_arm)
+    if plan.violations:
+        plan.message += " (ignores the fleet's limits: " + "; ".join(plan.violations) + ")"
+    return plan
+
+
+def _feature(data: PlanData, feature: str) -> np.ndarray:
+    return {"tin": data.tin, "tout": data.tout, "tin*tout": data.tin * data.tout}[feature]
+
+
+def _best_threshold(data: PlanData, below: int, above: int, feature: str):
+    """(energy, threshold) of the best split 'feature < threshold -> below, else above'."""
+    f = _feature(data, feature)
+    order = np.argsort(f, kind="stable")
+    e_below = np.concatenate([[0.0], np.cumsum((data.count * data.energy_j[:, below])[order])])
+    e_above = np.concatenate([np.cumsum((data.count * data.energy_j[:, above])[order][::-1])[::-1],
+                              [0.0]])
+    total = e_below + e_above
+    fs = f[order]
+    # a split is valid only between distinct feature values (or at either end)
+    valid = np.ones(len(total), dtype=bool)
+    valid[1:-1] = fs[1:] != fs[:-1]
+    i = int(np.flatnonzero(valid)[np.argmin(total[valid])])
+    threshold = np.inf if i == len(fs) else float(fs[i])
+    return float(total[i]), threshold
+
+
+def threshold_policy(data: PlanData):
+    """The best E-Energy '24 split, or None when no LLM runs on two systems."""
+    pairs = [(i, j) for i, a in enumerate(data.arms) for j, b in enumerate(data.arms)
+             if i != j and a.model == b.model]
+    best = None
+    for below, above in pairs:
+        for feature in THRESHOLD_FEATURES:
+            energy, threshold = _best_threshold(data, below, above, feature)
+            if best is None or energy < best[0] - 1e-9 * abs(energy):
+                best = (energy, below, above, feature, threshold)
+    return best
+
+
+def _threshold_plan(data, **kw):
+    best = threshold_policy(data)
+    if best is None:
+        return None
+    _, below, above, feature, threshold = best
+    f = _feature(data, feature)
+    alloc = np.zeros(data.shape, dtype=np.int64)
+    under = f < threshold
+    alloc[under, below] = data.count[under]
+    alloc[~under, above] = data.count[~under]
+    a, b = data.arms[below], data.arms[above]
+    rule = (f"{feature} < {threshold:g} -> {a.system}, else {b.system}"
+            if np.isfinite(threshold) else f"all -> {a.system}")
+    return _plan(data, f"threshold ({a.model}: {rule})",
+                 f"E-Energy '24 threshold policy, best split by total energy: {rule}",
+                 alloc=alloc, **kw)
+
+
+def run_baselines(arms: list[Arm], workload: Workload, fleet: Fleet | None = None,
+                  seed: int = 0, *, objective: str = "paper", zeta: float = 0.5,
+                  data: PlanData | None = None) -> dict[str, Plan]:
+    """Every baseline as a Plan, keyed by a short stable name."""
+    data = data or PlanData(arms, workload, fleet or Fleet())
+    kw = {"objective": objective, "zeta": zeta}
+    n = data.n_queries
+    n_arms = len(data.arms)
+    out: dict[str, Plan] = {}
+    for k, arm in enumerate(data.arms):
+        out[f"single:{arm.model}@{arm.system}"] = _plan(
+            data, f"all on {arm.model} @ {arm.system}", "every query to one arm",
+            query_arm=np.full(n, k), **kw)
+    out["round_robin"] = _plan(data, "round robin", "arms in turn, in input order",
+                               query_arm=np.arange(n) % n_arms, **kw)
+    rng = np.random.default_rng(seed)
+    out["random"] = _plan(data, f"random (seed {seed})", "each query to a uniformly random arm",
+                          query_arm=rng.integers(0, n_arms, size=n), **kw)
+    acc = np.array([a.accuracy for a in data.arms])
+    top = np.flatnonzero(acc == acc.max())
+    runtime = (data.count @ data.runtime_s)[top]
+    k = int(top[np.argmin(runtime)])
+    out["most_accurate_fastest"] = _plan(
+        data, f"most accurate LLM on fastest system ({data.arms[k].model} @ "
+              f"{data.arms[k].system})",
+        "common practice: the highest-scoring LLM, on the system where it runs the workload "
+        "fastest", query_arm=np.full(n, k), **kw)
+    alloc = np.zeros(data.shape, dtype=np.int64)
+    alloc[np.arange(data.shape[0]), np.argmin(data.energy_j, axis=1)] = data.count
+    out["cheapest_energy"] = _plan(data, "cheapest energy per query",
+                                   "each query to its arm of least predicted energy",
+                                   alloc=alloc, **kw)
+    threshold = _threshold_plan(data, **kw)
+    if threshold is not None:
+        out["threshold"] = threshold
+    return out
