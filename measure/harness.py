@@ -77,6 +77,7 @@ class SweepConfig:
     model_name: str | None = None
     ingest_every_s: float = 5.0
     show_progress: bool = True
+    ingest: bool = True                      # False: shard only (merge later, e.g. on Slurm)
 
     def validated(self) -> "SweepConfig":
         grid = {}

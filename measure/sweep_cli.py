@@ -110,7 +110,10 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-id", help="name the run (and its shard) yourself")
     p.add_argument("--resume", action="store_true",
                    help="continue the latest unfinished sweep with these settings")
-    p.add_argument("--ingest-every-s", type=float, default=5.0)
+    p.add_argument("--ingest-every-s", type=float, default=5.0,
+                   help="add finished trials to the store this often (short transactions)")
+    p.add_argument("--no-ingest", action="store_true",
+                   help="write the shard only; ingest later with `measure merge` (clusters)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -137,13 +140,16 @@ def cmd_sweep(args) -> int:
         warmup=args.warmup, meters=args.meters, watts_per_core=args.watts_per_core,
         gpu_indices=args.gpus, idle_s=args.idle_s, min_window_s=args.min_window_s,
         db=args.db, shard_dir=args.shard_dir, run_id=args.run_id, resume=args.resume,
-        ingest_every_s=args.ingest_every_s, show_progress=not args.no_progress)
+        ingest_every_s=args.ingest_every_s, show_progress=not args.no_progress,
+        ingest=not args.no_ingest)
     result = _guarded(lambda: run_sweep(config))
     if isinstance(result, int):
         return result
+    where = "not ingested (--no-ingest)" if args.no_ingest else \
+        f"{result.rows_in_store} rows in {args.db}"
     print(f"run {result.run_id}: {result.new_trials} new trials, {result.n_trials} in the shard, "
-          f"{result.rows_in_store} rows in {args.db}; {result.cells_done}/{result.cells_total} "
-          f"cells done; energy source {result.energy_source}\nshard: {result.shard_path}")
+          f"{where}; {result.cells_done}/{result.cells_total} cells done; energy source "
+          f"{result.energy_source}\nshard: {result.shard_path}")
     if result.ingest_errors:
         print(f"measure sweep: the store was not fully updated; run `python -m measure merge "
               f"{result.shard_path} --db {args.db}`", file=sys.stderr)

@@ -209,6 +209,8 @@ class SweepRun:
 
     def _ingest(self) -> None:
         self._last_ingest = time.monotonic()
+        if not self.config.ingest:
+            return
         try:
             ingest_shard(read_shard(self.shard_path), self.store)
         except StoreError as exc:   # the shard keeps everything; a later ingest or merge adds it
