@@ -43,7 +43,7 @@ DEFAULT_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 DEFAULT_SHARD_DIR = PROJECT_ROOT / "data" / "shards"
 IDENTITY_FIELDS = ("model", "model_name", "system", "inputs", "outputs", "batch_size",
                    "kv_cache", "dtype", "device", "max_trials", "min_trials",
-                   "ci_halfwidth_s", "seed", "meters", "watts_per_core", "gpu_indices")
+                   "ci_halfwidth_s", "seed", "meters", "watts_per_core", "gpu_indices", "threads")
 
 
 class SweepError(ValueError):
@@ -78,6 +78,7 @@ class SweepConfig:
     ingest_every_s: float = 5.0
     show_progress: bool = True
     ingest: bool = True                      # False: shard only (merge later, e.g. on Slurm)
+    threads: int | None = None               # torch CPU threads (None: torch's default)
 
     def validated(self) -> "SweepConfig":
         grid = {}
@@ -91,6 +92,8 @@ class SweepConfig:
                 raise SweepError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         if not self.ci_halfwidth_s > 0:
             raise SweepError(f"ci_halfwidth_s must be positive, got {self.ci_halfwidth_s!r}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise SweepError(f"threads must be at least 1, got {self.threads!r}")
         if self.idle_s < 0 or self.warmup < 0:
             raise SweepError("idle_s and warmup must not be negative")
         try:
@@ -172,8 +175,8 @@ def _shard_target(config: SweepConfig, shard_dir: Path) -> tuple[Path, Shard | N
     digest = config.config_hash()
     if config.run_id:
         path = shard_dir / f"{_slug(config.run_id)}.jsonl"
-        if not path.exists():
-            return path, None
+        if not path.exists() or b"\n" not in path.read_bytes()[:1 << 20]:
+            return path, None    # absent, or killed before its header was complete
         if not config.resume:
             raise SweepError(f"shard {path} exists already: pass resume (--resume) to continue "
                              "it, or choose another run id")

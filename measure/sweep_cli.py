@@ -91,6 +91,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kv-cache", type=_on_off, default=True, metavar="on|off")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--max-trials", type=int, default=25)
     p.add_argument("--min-trials", type=int, default=3)
     p.add_argument("--ci-halfwidth-s", type=float, default=0.5,
@@ -141,7 +142,7 @@ def cmd_sweep(args) -> int:
         gpu_indices=args.gpus, idle_s=args.idle_s, min_window_s=args.min_window_s,
         db=args.db, shard_dir=args.shard_dir, run_id=args.run_id, resume=args.resume,
         ingest_every_s=args.ingest_every_s, show_progress=not args.no_progress,
-        ingest=not args.no_ingest)
+        ingest=not args.no_ingest, threads=args.threads)
     result = _guarded(lambda: run_sweep(config))
     if isinstance(result, int):
         return result

@@ -35,6 +35,7 @@ class SweepRun:
         self.loaded: LoadedModel | None = None
         self.writer: ShardWriter | None = None
         self.new_trials = 0
+        self._threads_before: int | None = None
         self.ingest_errors: list[str] = []
         self._last_ingest = time.monotonic()
 
@@ -44,19 +45,32 @@ class SweepRun:
         done = set(self.prior.cells) if self.prior else set()
         interrupted = False
         if self.prior is None or not self.prior.complete:
-            with ShardWriter(self.shard_path) as self.writer:
-                self._start()
-                try:
-                    interrupted = self._measure(cells, done)
-                except KeyboardInterrupt:
-                    interrupted = True   # a second Ctrl-C: the trial in flight is lost
-                if not interrupted:
-                    self.writer.write({"type": "end", "finished_at": now_iso()})
+            try:
+                interrupted = self._measure_all(cells, done)
+            finally:
+                if self._threads_before:   # leave the process as we found it (the app)
+                    import torch
+                    torch.set_num_threads(self._threads_before)
         return self._finish(cells, interrupted)
+
+    def _measure_all(self, cells, done) -> bool:
+        with ShardWriter(self.shard_path) as self.writer:
+            self._start()
+            try:
+                interrupted = self._measure(cells, done)
+            except KeyboardInterrupt:
+                interrupted = True   # a second Ctrl-C: the trial in flight is lost
+            if not interrupted:
+                self.writer.write({"type": "end", "finished_at": now_iso()})
+        return interrupted
 
     def _start(self) -> None:
         cfg = self.config
         import_backends()
+        if cfg.threads:
+            import torch
+            self._threads_before = torch.get_num_threads()
+            torch.set_num_threads(cfg.threads)
         load = self._metered(lambda: load_model(cfg.model, cfg.device, cfg.dtype, cfg.seed,
                                                  cfg.model_name))
         self.loaded = load[1]

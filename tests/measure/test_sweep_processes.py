@@ -124,3 +124,25 @@ def test_readers_see_no_lock_errors_while_a_sweep_writes(tmp_path):
     assert fit is not None                    # started while the sweep was still writing
     fit_out, fit_err = fit.communicate(timeout=120)
     assert "lock" not in fit_err.lower() and "conflict" not in fit_err.lower(), fit_err
+
+
+def test_ctrl_c_stops_after_the_trial_in_flight_and_leaves_a_resumable_run(tmp_path):
+    args = [*GRID, "--min-window-s", "0.08", "--run-id", "interrupted"]
+    shard_path = tmp_path / "shards" / "interrupted.jsonl"
+    proc = subprocess.Popen(sweep_cmd(tmp_path, *args), cwd=PROJECT_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: count_trials(shard_path) >= 4, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopping after the trial in flight" in err and "--resume" in err
+    assert "Traceback" not in err
+    shard = read_shard(shard_path)
+    assert not shard.torn_tail and not shard.complete and 4 <= len(shard.trials) < 36
+    rows = Store(tmp_path / "store.duckdb").measurements()
+    assert len(rows) == len(shard.trials)         # everything measured reached the store
+
+    done = run(sweep_cmd(tmp_path, *args, "--resume"))
+    assert done.returncode == 0, done.stderr
+    rows = Store(tmp_path / "store.duckdb").measurements()
+    assert len(rows) == 36 and rows.trial_key.is_unique
