@@ -54,8 +54,9 @@ class SweepRun:
         return self._finish(cells, interrupted)
 
     def _measure_all(self, cells, done) -> bool:
+        load_reading = self._load()          # before the shard exists: a failed load leaves none
         with ShardWriter(self.shard_path) as self.writer:
-            self._start()
+            self._start(load_reading)
             try:
                 interrupted = self._measure(cells, done)
             except KeyboardInterrupt:
@@ -64,22 +65,25 @@ class SweepRun:
                 self.writer.write({"type": "end", "finished_at": now_iso()})
         return interrupted
 
-    def _start(self) -> None:
+    def _load(self) -> MeterReading:
         cfg = self.config
         import_backends()
         if cfg.threads:
             import torch
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(cfg.threads)
-        load = self._metered(lambda: load_model(cfg.model, cfg.device, cfg.dtype, cfg.seed,
-                                                 cfg.model_name))
-        self.loaded = load[1]
+        reading, self.loaded = self._metered(
+            lambda: load_model(cfg.model, cfg.device, cfg.dtype, cfg.seed, cfg.model_name))
+        return reading
+
+    def _start(self, load_reading: MeterReading) -> None:
+        cfg = self.config
         if self.prior is None:
             self.writer.write(self._header())
         else:
             self.writer.write({"type": "session", "n": self.session, "at": now_iso(),
                                "host": socket.gethostname()})
-        self._startup("model load", load[0])
+        self._startup("model load", load_reading)
         if cfg.idle_s > 0 and self.prior is None:
             self._measure_idle()
         if cfg.warmup:
