@@ -72,8 +72,7 @@ def coupling_rows(data: PlanData, min_accuracy: float | None) -> Rows:
 
 def device_scale(data: PlanData) -> float:
     """Mean device-seconds per query over all arms (weighted by count), for row scaling."""
-    mean = float(data.count @ data.device_s.mean(axis=1)) / max(data.n_queries, 1)
-    return mean if mean > 0 else 1.0
+    return data.device_scale
 
 
 def row_coef(data: PlanData, rows: Rows, j: int) -> np.ndarray:

@@ -36,7 +36,7 @@ from planner.arms import Arm
 from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_matrix,
                                  coupling_rows, culprit_message, lagrangian, precheck)
 from planner.fleet import Fleet
-from planner.lp import LPResult, solve_columns
+from planner.lp import MIP_REL_GAP, LPResult, solve_columns
 from planner.restricted import shortfall_text, shortfalls, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
 from planner.workload import Workload
@@ -44,7 +44,7 @@ from planner.workload import Workload
 __all__ = ["Planner", "Plan", "InfeasiblePlanError", "PlanningTimeout", "OBJECTIVES"]
 
 OBJECTIVES = ("paper", "energy")
-SAMPLE_GROUPS = 2000        # groups in the LP that supplies starting duals
+SAMPLE_GROUPS = 1000        # groups in the LP that supplies starting duals
 FULL_LP_GROUPS = 3000       # below this, solve over every column at once
 MAX_ROUNDS = 8              # column-generation rounds before solving over every column
 INTEGRAL_TOL = 1e-6
@@ -56,6 +56,9 @@ class PlanningTimeout(RuntimeError):
 
 class Planner:
     """Routes one workload over a set of arms; build once, solve many times."""
+
+    CANDIDATE_BAND = 0.005
+    CANDIDATE_CAP = 3
 
     def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet | None = None, *,
                  seed: int = 0):
@@ -169,22 +172,49 @@ class Planner:
         return solve_restricted(self.data, rows, cost, cand, integer=integer, penalty=penalty,
                                 time_limit_s=self._remaining(deadline))
 
-    def _candidates(self, lagr: np.ndarray, scale: float) -> np.ndarray:
-        """Per group the arm of least Lagrangian cost, plus any within a small band."""
-        best = lagr.min(axis=1, keepdims=True)
-        return lagr <= best + 0.02 * scale
+    def _undominated(self, cost: np.ndarray) -> np.ndarray:
+        """Columns worth considering: per group and LLM, its cheapest arm on a system without
+        a capacity limit, and any arm of that LLM on a limited system that is cheaper still.
 
-    def _start_duals(self, cost, rows: Rows, deadline, key) -> np.ndarray:
+        Arms of one LLM share its share row and accuracy; one on an unlimited system uses no
+        capacity, so moving queries to it from a costlier arm of the same LLM never hurts.
+        """
+        d = self.data
+        allowed = np.ones(d.shape, dtype=bool)
+        unlimited = ~np.isfinite(d.capacity_device_s[d.arm_system])
+        rows_g = np.arange(d.shape[0])
+        for m in range(len(d.models)):
+            free = np.flatnonzero((d.arm_model == m) & unlimited)
+            if not len(free):
+                continue
+            keep = free[np.argmin(cost[:, free], axis=1)]
+            best = cost[rows_g, keep]
+            for k in np.flatnonzero(d.arm_model == m):
+                allowed[:, k] = (k == keep) | ((~unlimited[k]) & (cost[:, k] < best))
+        return allowed
+
+    def _candidates(self, lagr: np.ndarray, scale: float) -> np.ndarray:
+        """Per group the arm of least Lagrangian cost, plus up to CANDIDATE_CAP - 1 more
+        within CANDIDATE_BAND * scale of it."""
+        order = np.argsort(lagr, axis=1)[:, :self.CANDIDATE_CAP]
+        picked = np.take_along_axis(lagr, order, axis=1)
+        keep = picked <= picked[:, :1] + self.CANDIDATE_BAND * scale
+        cand = np.zeros(lagr.shape, dtype=bool)
+        np.put_along_axis(cand, order, keep, axis=1)
+        return cand
+
+    def _start_duals(self, cost, rows: Rows, deadline, key, allowed) -> np.ndarray:
+        """Duals of the LP over a seeded sample of groups (right-hand sides scaled to it)."""
         if key in self._warm_y:
             return self._warm_y[key]
         d = self.data
         rng = np.random.default_rng(self.seed)
         sample = np.sort(rng.choice(d.shape[0], size=SAMPLE_GROUPS, replace=False))
         frac = d.count[sample].sum() / d.n_queries
-        rhs = np.asarray(rows.rhs, float) * frac
-        gi, ki = np.divmod(np.arange(len(sample) * d.shape[1]), d.shape[1])
-        res = solve_columns(cost[sample][gi, ki], gi, d.count[sample].astype(float),
-                            coupling_matrix(d, rows, sample[gi], ki), rhs,
+        gs, ki = np.nonzero(allowed[sample])
+        res = solve_columns(cost[sample[gs], ki], gs, d.count[sample].astype(float),
+                            coupling_matrix(d, rows, sample[gs], ki),
+                            np.asarray(rows.rhs, float) * frac,
                             time_limit_s=self._remaining(deadline))
         if res.status == "optimal" and res.y is not None:
             return res.y
@@ -202,15 +232,17 @@ class Planner:
         c_max = max(float(np.max(np.abs(cost))), 1e-12)
         tol = 1e-9 * max(c_max, 1.0)
         penalty = 1e3 * c_max
+        allowed = self._undominated(cost)
         if d.shape[0] <= FULL_LP_GROUPS:
-            cand = np.ones(d.shape, dtype=bool)
+            cand = allowed.copy()
         else:
-            y0 = self._start_duals(cost, rows, deadline, key)
-            cand = self._candidates(lagrangian(d, rows, cost, y0), float(np.mean(np.abs(cost))))
+            y0 = self._start_duals(cost, rows, deadline, key, allowed)
+            lagr0 = np.where(allowed, lagrangian(d, rows, cost, y0), np.inf)
+            cand = self._candidates(lagr0, float(np.mean(np.abs(cost))))
         for rounds in range(1, MAX_ROUNDS + 2):
-            elastic = not cand.all()
+            elastic = not np.array_equal(cand, allowed)
             if rounds > MAX_ROUNDS:
-                cand[:] = True
+                cand = allowed.copy()
                 elastic = False
             lp = self._solve(cost, rows, cand, deadline, penalty=penalty if elastic else None)
             self.last_stats = {"method": "column generation", "rounds": rounds,
@@ -219,7 +251,7 @@ class Planner:
                 return lp, cand, None
             if not lp.has_solution or lp.y is None:
                 self._raise_infeasible(cost, rows, lp)
-            lagr = lagrangian(d, rows, cost, lp.y)
+            lagr = np.where(allowed, lagrangian(d, rows, cost, lp.y), np.inf)
             u = np.where(cand, lagr, np.inf).min(axis=1, keepdims=True)
             best = np.argmin(lagr, axis=1)
             short = np.flatnonzero(lagr[np.arange(d.shape[0]), best] < u[:, 0] - tol)
@@ -227,7 +259,7 @@ class Planner:
                 if lp.slack is not None and np.any(lp.slack > 1e-9):
                     if shortfalls(d, rows).any():
                         self._raise_infeasible(cost, rows)
-                    cand[:] = True       # penalty not exact: decide on the full problem
+                    cand = allowed.copy()   # penalty not exact: decide on the full problem
                     continue
                 self._warm_y[key] = lp.y
                 return lp, cand, lagr - u
@@ -261,29 +293,32 @@ class Planner:
         support = np.zeros(d.shape, dtype=bool)
         gi, ki = np.nonzero(cand)
         support[gi[lp.x > INTEGRAL_TOL], ki[lp.x > INTEGRAL_TOL]] = True
-        first, cols, band = None, support, 1e-6 * scale
+        allowed = np.isfinite(reduced)
+        band = 1e-6 * scale
         while True:
             cols = support | (reduced <= band)
             first = self._solve(cost, rows, cols, deadline, integer=True, penalty=1e3 * scale)
-            if not first.has_solution:
-                break
             slack_ok = first.slack is None or not np.any(first.slack > 1e-9)
-            if (slack_ok and first.status != "user_limit") or cols.all():
-                break
-            if first.status == "user_limit":
+            if not first.has_solution or first.status == "user_limit" or slack_ok \
+                    or np.array_equal(cols, allowed):
                 break
             band *= 100.0
         final, note = first, "over the LP support and near-zero reduced costs"
         if first.has_solution and first.status != "user_limit" and (
                 first.slack is None or not np.any(first.slack > 1e-9)):
             gap = first.value - lp.value
-            wider = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
-            if wider.sum() > cols.sum():
+            tolerance = MIP_REL_GAP * float(d.count @ np.abs(cost).mean(axis=1))
+            self.last_stats["integrality_gap"] = gap
+            if gap <= tolerance:
+                note = (f"{note}; it is within {gap:.2g} of the LP bound, under the "
+                        f"{tolerance:.2g} MILP tolerance, so no other column can improve it")
+            else:
+                wider = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
                 cols = wider
                 final = self._solve(cost, rows, cols, deadline, integer=True)
-            note = "over every column whose reduced cost is within the integrality gap"
+                note = "over every column whose reduced cost is within the integrality gap"
         elif first.status != "user_limit":
-            cols = np.ones(d.shape, dtype=bool)
+            cols = allowed
             final = self._solve(cost, rows, cols, deadline, integer=True)
             note = "over all columns"
         if not final.has_solution:

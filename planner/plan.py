@@ -50,6 +50,8 @@ class PlanData:
         self.devices_per_instance = np.array([a.devices_per_instance for a in arms], float)
         self.device_s = self.runtime_s * self.devices_per_instance[None, :]
         self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
+        mean_device_s = float(self.count @ self.device_s.mean(axis=1)) / max(self.n_queries, 1)
+        self.device_scale = mean_device_s if mean_device_s > 0 else 1.0   # for row scaling
         self.min_queries = self._min_queries()
 
     @property
@@ -179,25 +181,28 @@ def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple
         design = curve.design(data.tin[used], data.tout[used])
         if curve.clip_negative:   # clipped predictions do not move with the coefficients
             design = design * ((design @ curve.coef) > 0)[:, None]
-        g = alloc[used, k] @ design
+        g = alloc[used, k].astype(float) @ design
         var += float(g @ curve.coef_cov @ g)
     half = Z_95 * math.sqrt(max(var, 0.0))
     return (energy_j - half, energy_j + half)
 
 
 def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
+    a = np.asarray(alloc, dtype=float)
+    queries = a.sum(axis=0)
+    energy = (a * data.energy_j).sum(axis=0)
+    runtime = (a * data.runtime_s).sum(axis=0)
+    device_h = (a * data.device_s).sum(axis=0) / 3600.0
+    out_of_range = (a * ~data.in_range).sum(axis=0)
     rows = []
     for k, arm in enumerate(data.arms):
-        col = alloc[:, k]
+        label = arm.label()
         rows.append({
-            **{key: arm.label()[key] for key in ("model", "system", "form", "energy_kind",
-                                                 "energy_sources", "is_estimated")},
-            "queries": int(round(col.sum())),
-            "energy_j": float(col @ data.energy_j[:, k]),
-            "runtime_s": float(col @ data.runtime_s[:, k]),
-            "device_hours": float(col @ data.device_s[:, k]) / 3600.0,
-            "out_of_range_queries": int(round(col[~data.in_range[:, k]].sum())),
-            "notes": arm.label()["notes"],
+            **{key: label[key] for key in ("model", "system", "form", "energy_kind",
+                                           "energy_sources", "is_estimated")},
+            "queries": int(round(queries[k])), "energy_j": float(energy[k]),
+            "runtime_s": float(runtime[k]), "device_hours": float(device_h[k]),
+            "out_of_range_queries": int(round(out_of_range[k])), "notes": label["notes"],
         })
     return pd.DataFrame(rows)
 

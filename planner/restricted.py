@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.constraints import Rows, coupling_matrix, device_scale, row_coef
-from planner.lp import LPResult, solve_columns
+from planner.lp import MIP_REL_GAP, LPResult, solve_columns
 from planner.plan import PlanData
 
 FEASIBILITY_TOL = 1e-6
@@ -37,9 +37,11 @@ def solve_restricted(data: PlanData, rows: Rows, cost: np.ndarray, chosen: np.nd
         res = _no_free_columns(rhs, penalty, integer)
     else:
         free_groups, local = np.unique(gi, return_inverse=True)
+        magnitude = float(data.count @ np.abs(cost).mean(axis=1))
         res = solve_columns(cost[gi, ki], local, data.count[free_groups].astype(float),
                             coupling_matrix(data, rows, gi, ki), rhs, integer=integer,
-                            time_limit_s=time_limit_s, penalty=penalty)
+                            time_limit_s=time_limit_s, penalty=penalty,
+                            mip_abs_gap=MIP_REL_GAP * max(magnitude, 1e-12))
     x = None
     if res.x is not None:
         x = np.empty(len(gi_all))
