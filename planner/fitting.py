@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from planner.curves import FitReport
-from planner.models import (CV_SEED, CV_SPLITS, DefaultForm, PaperForm,
-                            cross_val_predictions, error_figures, in_sample_r2,
-                            sweep_lines)
+from planner.identify import sweep_lines
+from planner.models import DefaultForm, PaperForm
+from planner.validation import (CV_SEED, CV_SPLITS, cross_val_predictions, error_figures,
+                                in_sample_r2)
 
 FORMS = ("paper", "default")
 TARGETS = ("energy", "runtime")

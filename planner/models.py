@@ -15,17 +15,20 @@ Two forms, both sklearn-style (``fit`` returns self, learned state ends in ``_``
   ``tin``.  The term set is chosen per arm by 5-fold held-out median APE.
 
 Terms the rows cannot identify (a column that is a linear combination of a constant and
-the other columns, e.g. tin*tout on 1-D sweeps) are dropped and said in ``notes_``.
+the other columns, e.g. tin*tout on 1-D sweeps) are dropped and said in ``notes_`` (see
+:mod:`planner.identify`); held-out figures come from :mod:`planner.validation`.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import nnls
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import KFold
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from planner.curves import Curve, _parse_term, design_matrix
+from planner.curves import Curve, design_matrix
+from planner.identify import identifiable_terms
+from planner.validation import (CV_SEED, CV_SPLITS, check_xy, cross_val_predictions,
+                                error_figures)
 
 PAPER_TERMS = ("tin", "tout", "tin*tout")
 KV_OFF_TERMS = ("1", "tin", "tout", "tin*tout", "tout^2")
@@ -36,81 +39,6 @@ DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "kv-off+attention": ATTENTION_TERMS,
     "kv-off+attention+prefill^2": ATTENTION_TERMS + ("tin^2",),
 }
-RANK_TOL = 1e-9          # relative singular value below which a column adds nothing
-ILL_CONDITIONED = 1e10   # condition number (unit-norm columns) worth a note
-CV_SPLITS = 5
-CV_SEED = 0
-
-
-def term_degree(term: str) -> int:
-    return sum(power for _, power in _parse_term(term))
-
-
-def _unit_columns(d: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(d, axis=0)
-    return d / np.where(norms > 0, norms, 1.0)
-
-
-def _rank(d: np.ndarray) -> int:
-    if d.shape[1] == 0:
-        return 0
-    s = np.linalg.svd(_unit_columns(d), compute_uv=False)
-    return int(np.sum(s > RANK_TOL * max(s[0], 1e-300)))
-
-
-def identifiable_terms(terms, tin, tout) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
-    """Split ``terms`` into those the rows identify and those they cannot.
-
-    A term is unidentifiable when its column is a linear combination of a constant and
-    the lower-order terms kept before it (so its coefficient would only stand in for an
-    intercept or another term).  Returns (kept, dropped, notes), kept in input order.
-    """
-    order = sorted(terms, key=lambda t: (term_degree(t), list(terms).index(t)))
-    base = design_matrix(("1",), tin, tout)
-    kept: list[str] = []
-    dropped: list[str] = []
-    for term in order:
-        cols = design_matrix(tuple(kept) + (term,), tin, tout)
-        with_const = cols if term == "1" or "1" in kept else np.column_stack([base, cols])
-        without = with_const[:, :-1]
-        if _rank(with_const) > _rank(without) and np.any(cols[:, -1] != 0):
-            kept.append(term)
-        else:
-            dropped.append(term)
-    notes = [f"{t} not identifiable from these rows ({_combination(t, kept, tin, tout)} on "
-             "every row, as on 1-D sweeps): dropped" for t in dropped]
-    kept_in_order = tuple(t for t in terms if t in kept)
-    if kept_in_order:
-        d = _unit_columns(design_matrix(kept_in_order, tin, tout))
-        cond = np.linalg.cond(d)
-        if cond > ILL_CONDITIONED:
-            notes.append(f"design ill-conditioned (condition number {cond:.2g}): "
-                         "coefficients uncertain")
-    return kept_in_order, tuple(dropped), notes
-
-
-def _combination(term: str, kept: list[str], tin, tout) -> str:
-    """Describe the unidentifiable ``term`` as the combination of kept terms it equals."""
-    names = kept if "1" in kept else ["1"] + kept
-    basis = design_matrix(tuple(names), tin, tout)
-    column = design_matrix((term,), tin, tout)[:, 0]
-    coef, *_ = np.linalg.lstsq(basis, column, rcond=None)
-    scale = np.linalg.norm(column) or 1.0
-    used = [n for n, c, b in zip(names, coef, basis.T)
-            if abs(c) * np.linalg.norm(b) > 1e-7 * scale]
-    return f"{term} = " + " + ".join(
-        f"{c:.4g}" if n == "1" else f"{c:.4g}*{n}"
-        for n, c in zip(names, coef) if n in used) if used else f"{term} is zero"
-
-
-def sweep_lines(tin, tout) -> tuple[float, float] | None:
-    """(a, b) when every row has tin == a or tout == b (two 1-D sweeps), else None."""
-    tin, tout = np.asarray(tin, dtype=float), np.asarray(tout, dtype=float)
-    for b in np.unique(tout):
-        off = tin[tout != b]
-        if len(off) and np.all(off == off[0]) and np.unique(tin[tout == b]).size > 1:
-            return float(off[0]), float(b)
-    return None
 
 
 def fit_ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,23 +75,23 @@ def fit_relative_nnls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return coef, cov
 
 
-def _check_xy(X, y=None) -> tuple[np.ndarray, np.ndarray | None]:
-    x = np.asarray(X, dtype=float)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"X must be an (n, 2) array of (tin, tout), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("X holds non-finite token counts")
-    if y is None:
-        return x, None
-    yy = np.asarray(y, dtype=float).ravel()
-    if len(yy) != len(x):
-        raise ValueError(f"X has {len(x)} rows but y has {len(yy)}")
-    if not np.all(np.isfinite(yy)):
-        raise ValueError("y holds non-finite values")
-    return x, yy
+class _CurveRegressor(RegressorMixin, BaseEstimator):
+    """What both forms share once fitted: a ``curve_`` and its measured token ranges."""
+
+    def predict(self, X, return_in_range: bool = False):
+        """Predictions for (tin, tout) rows; with ``return_in_range``, also a boolean array
+        that is False for queries outside the measured token ranges (extrapolated)."""
+        check_is_fitted(self, "curve_")
+        x, _ = check_xy(X)
+        pred = self.curve_.predict(x[:, 0], x[:, 1])
+        return (pred, self.curve_.in_range(x[:, 0], x[:, 1])) if return_in_range else pred
+
+    def in_range(self, X):
+        """True where a query lies inside the measured token ranges."""
+        return self.predict(X, return_in_range=True)[1]
 
 
-class TermRegressor(RegressorMixin, BaseEstimator):
+class TermRegressor(_CurveRegressor):
     """y = sum of coef * term(tin, tout), fitted by ``ols`` or ``relative_nnls``.
 
     ``clip_negative=None`` clips predictions at zero for ``relative_nnls`` only (its
@@ -180,7 +108,7 @@ class TermRegressor(RegressorMixin, BaseEstimator):
         self.drop_unidentifiable = drop_unidentifiable
 
     def fit(self, X, y):
-        x, yy = _check_xy(X, y)
+        x, yy = check_xy(X, y)
         if self.method not in ("ols", "relative_nnls"):
             raise ValueError(f"unknown method {self.method!r}: use 'ols' or 'relative_nnls'")
         kept, dropped, notes = identifiable_terms(tuple(self.terms), x[:, 0], x[:, 1])
@@ -203,54 +131,13 @@ class TermRegressor(RegressorMixin, BaseEstimator):
         self.n_features_in_ = 2
         return self
 
-    def predict(self, X):
-        check_is_fitted(self, "curve_")
-        x, _ = _check_xy(X)
-        return self.curve_.predict(x[:, 0], x[:, 1])
-
-    def in_range(self, X):
-        """True where a query lies inside the measured token ranges."""
-        check_is_fitted(self, "curve_")
-        x, _ = _check_xy(X)
-        return self.curve_.in_range(x[:, 0], x[:, 1])
-
 
 def PaperForm(target: str = "energy") -> TermRegressor:
     """The paper's form: tin, tout, tin*tout; OLS; no intercept; unclipped."""
     return TermRegressor(PAPER_TERMS, method="ols", target=target, clip_negative=False)
 
 
-def cross_val_predictions(estimator, X, y, n_splits: int = CV_SPLITS,
-                          random_state: int = CV_SEED) -> np.ndarray:
-    """Pooled out-of-fold predictions of shuffled K-fold CV (K = min(n_splits, n))."""
-    x, yy = _check_xy(X, y)
-    pred = np.empty(len(yy))
-    folds = KFold(n_splits=min(n_splits, len(yy)), shuffle=True, random_state=random_state)
-    for train, test in folds.split(x):
-        pred[test] = clone(estimator).fit(x[train], yy[train]).predict(x[test])
-    return pred
-
-
-def error_figures(y, pred) -> dict[str, float]:
-    """Centered R2, median and 90th-percentile absolute percentage error (percent)."""
-    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ape = np.abs(pred - y) / np.abs(y) * 100.0
-    return {"r2": r2, "median_ape": float(np.median(ape)),
-            "p90_ape": float(np.percentile(ape, 90))}
-
-
-def in_sample_r2(y, pred, has_intercept: bool) -> float:
-    """R2 as statsmodels reports it: uncentered when the model has no intercept."""
-    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
-    rss = float(np.sum((y - pred) ** 2))
-    tss = float(np.sum((y - y.mean()) ** 2)) if has_intercept else float(np.sum(y ** 2))
-    return 1.0 - rss / tss if tss > 0 else float("nan")
-
-
-class DefaultForm(RegressorMixin, BaseEstimator):
+class DefaultForm(_CurveRegressor):
     """Relative-error NNLS over the candidate term set with the lowest held-out error.
 
     ``fit`` scores every candidate that the rows support (2 rows per identifiable term)
@@ -283,7 +170,7 @@ class DefaultForm(RegressorMixin, BaseEstimator):
         return scores
 
     def fit(self, X, y):
-        x, yy = _check_xy(X, y)
+        x, yy = check_xy(X, y)
         if np.any(yy <= 0):
             raise ValueError(f"{int(np.sum(yy <= 0))} of {len(yy)} targets are not positive: "
                              "a relative-error fit needs positive values")
@@ -305,16 +192,6 @@ class DefaultForm(RegressorMixin, BaseEstimator):
         ]
         self.n_features_in_ = 2
         return self
-
-    def predict(self, X):
-        check_is_fitted(self, "curve_")
-        x, _ = _check_xy(X)
-        return self.curve_.predict(x[:, 0], x[:, 1])
-
-    def in_range(self, X):
-        check_is_fitted(self, "curve_")
-        x, _ = _check_xy(X)
-        return self.curve_.in_range(x[:, 0], x[:, 1])
 
 
 def total_interval(curve: Curve, tin, tout, counts=1.0, level: float = 0.95):

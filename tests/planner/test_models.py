@@ -8,10 +8,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from planner.curves import design_matrix
+from planner.identify import identifiable_terms, sweep_lines
 from planner.models import (ATTENTION_TERMS, PAPER_TERMS, DefaultForm, PaperForm,
-                            TermRegressor, cross_val_predictions, error_figures,
-                            fit_relative_nnls, identifiable_terms, in_sample_r2,
-                            sweep_lines, total_interval)
+                            TermRegressor, fit_relative_nnls, total_interval)
+from planner.validation import cross_val_predictions, error_figures, in_sample_r2
 
 GRID = np.array([8, 16, 32, 64, 128, 256, 512, 1024, 2048], dtype=float)
 
@@ -170,3 +170,19 @@ def test_total_interval_contains_total_and_scales():
     assert total == pytest.approx(expected)
     t2, lo2, hi2 = total_interval(curve, tin, tout, counts=[20, 10])
     assert t2 == pytest.approx(2 * total) and hi2 - t2 == pytest.approx(2 * (hi - total))
+
+
+@pytest.mark.parametrize("est", [PaperForm(), DefaultForm()])
+def test_predict_marks_queries_outside_the_measured_range(est):
+    x, y, _ = grid_xy()
+    est.fit(x, y)
+    queries = [[64, 64], [4096, 64], [64, 1], [2048, 8]]
+    pred, inside = est.predict(queries, return_in_range=True)
+    assert list(inside) == [True, False, False, True]
+    np.testing.assert_array_equal(pred, est.predict(queries))
+    assert list(est.in_range(queries)) == list(inside)
+
+
+def test_no_rows_identify_no_terms():
+    kept, dropped, _ = identifiable_terms(PAPER_TERMS, np.zeros(0), np.zeros(0))
+    assert kept == () and dropped == PAPER_TERMS
