@@ -53,28 +53,47 @@ def arm_targets(df: pd.DataFrame, target: str, energy: str = "total"
     batch = pd.to_numeric(df.get("batch_size", 1), errors="coerce")
     batch = pd.Series(batch, index=df.index).fillna(1).clip(lower=1)
     if target == "runtime":
-        y = pd.to_numeric(df["runtime_s"], errors="coerce") / batch
+        y = pd.to_numeric(df["runtime_s"], errors="coerce")
     else:
-        gpu = pd.to_numeric(df["gpu_energy_j"], errors="coerce")
-        cpu = pd.to_numeric(df.get("cpu_energy_j"), errors="coerce") if "cpu_energy_j" in df \
-            else pd.Series(np.nan, index=df.index)
-        y = gpu if energy == "gpu" else gpu + cpu.fillna(0.0)
-        y = y / batch
-        has_cpu = cpu.notna() & gpu.notna()
-        if energy == "total" and has_cpu.sum() == 0:
-            notes.append("no CPU energy in these rows: total is GPU energy only")
-        elif energy == "total" and has_cpu.sum() < gpu.notna().sum():
-            notes.append(f"CPU energy present on {int(has_cpu.sum())} of "
-                         f"{int(gpu.notna().sum())} rows: the others count GPU energy only")
+        y, energy_notes = _energy_j(df, energy)
+        notes += energy_notes
     out = pd.DataFrame({
         "tin": pd.to_numeric(df["input_tokens"], errors="coerce"),
         "tout": pd.to_numeric(df["output_tokens"], errors="coerce"),
-        "y": y, "energy_source": df.get("energy_source", "unknown"),
+        "y": y / batch, "energy_source": df.get("energy_source", "unknown"),
     })
     missing = out[["tin", "tout", "y"]].isna().any(axis=1)
     if missing.any():
-        notes.append(f"{int(missing.sum())} rows without a {target} figure left out")
+        notes.append(f"{int(missing.sum())} rows without a figure for {target} left out")
     return out[~missing].reset_index(drop=True), notes
+
+
+def _energy_j(df: pd.DataFrame, energy: str) -> tuple[pd.Series, list[str]]:
+    """Energy per batch: GPU alone, or GPU + CPU counting whichever is present (NULL is
+    absent, not 0; a row with neither has no figure)."""
+    def column(name):
+        return pd.to_numeric(df[name], errors="coerce") if name in df \
+            else pd.Series(np.nan, index=df.index)
+
+    gpu, cpu = column("gpu_energy_j"), column("cpu_energy_j")
+    if energy == "gpu":
+        return gpu, []
+    total = gpu.fillna(0.0) + cpu.fillna(0.0)
+    total[gpu.isna() & cpu.isna()] = np.nan
+    rows = int((gpu.notna() | cpu.notna()).sum())
+    n_gpu, n_cpu = int(gpu.notna().sum()), int(cpu.notna().sum())
+    if n_cpu == 0:
+        return total, ["no CPU energy in these rows: total is GPU energy only"]
+    if n_gpu == 0:
+        return total, ["no GPU energy in these rows: total is CPU energy only"]
+    notes = []
+    if n_cpu < rows:
+        notes.append(f"CPU energy present on {n_cpu} of {rows} rows: the others count "
+                     "GPU energy only")
+    if n_gpu < rows:
+        notes.append(f"GPU energy present on {n_gpu} of {rows} rows: the others count "
+                     "CPU energy only")
+    return total, notes
 
 
 def _source_notes(sources: list[str]) -> list[str]:
@@ -112,6 +131,9 @@ def fit_arm(df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "tot
         bad = rows["y"] <= 0
         notes.append(f"{int(bad.sum())} rows with energy <= 0 left out of the relative fit")
         rows = rows[~bad].reset_index(drop=True)
+    if rows.empty:
+        raise FitError(f"{model} on {system}: no rows with a figure for {target}"
+                       + (f" ({energy} energy)" if target == "energy" else ""))
     x, y = rows[["tin", "tout"]].to_numpy(float), rows["y"].to_numpy(float)
     est = PaperForm(target) if form == "paper" else DefaultForm(target=target)
     try:

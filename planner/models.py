@@ -114,7 +114,10 @@ class TermRegressor(_CurveRegressor):
         kept, dropped, notes = identifiable_terms(tuple(self.terms), x[:, 0], x[:, 1])
         if dropped and not self.drop_unidentifiable:
             raise ValueError(f"terms {list(dropped)} not identifiable from these rows")
-        if not kept or len(yy) < 2 * len(kept):
+        if not kept:
+            raise ValueError(f"too few rows ({len(yy)}): they identify none of the terms "
+                             f"{list(self.terms)}")
+        if len(yy) < 2 * len(kept):
             raise ValueError(f"too few rows ({len(yy)}) for {len(kept)} terms {list(kept)}: "
                              "need at least 2 per term")
         design = design_matrix(kept, x[:, 0], x[:, 1])

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from measure.store import RunRecord, Store
 from planner.__main__ import main
@@ -89,3 +90,17 @@ def test_catalogue_refuses_a_store_without_the_reference_files(store_path, tmp_p
     assert main(["catalogue", "--db", str(store_path), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "holds none of the shared reference files" in err and not out.exists()
+
+
+def test_energy_gpu_fits_gpu_energy_alone(store_path, capsys):
+    rows = grid_rows("alpha")
+    rows["cpu_energy_j"] = 0.5 * rows["gpu_energy_j"]
+    Store(store_path).write_run(RunRecord(run_id="r", kind="sweep", source="test"), rows)
+    fits = {}
+    for energy in ("total", "gpu"):
+        assert main(["fit", "--db", str(store_path), "--json", "--target", "energy",
+                     "--form", "paper", "--energy", energy]) == 0
+        fits[energy] = json.loads(capsys.readouterr().out)[0]
+    assert fits["gpu"]["energy"] == "gpu" and fits["total"]["energy"] == "total"
+    for term, value in fits["gpu"]["coefficients"].items():
+        assert fits["total"]["coefficients"][term] == pytest.approx(1.5 * value, rel=1e-9)

@@ -138,3 +138,32 @@ def test_default_form_leaves_out_non_positive_energies():
     assert report.n == len(df) - 1
     assert any("1 rows with energy <= 0 left out" in n for n in report.notes)
     assert fit_arm(df, "energy", "paper").n == len(df)
+
+
+def test_cpu_only_rows_fit_total_energy_and_skip_gpu_energy(store_path):
+    """A CPU-only sweep (this machine's estimated meter) has no GPU energy at all."""
+    df = grid_rows(energy_source="estimated")
+    df["cpu_energy_j"], df["gpu_energy_j"] = df["gpu_energy_j"], None
+    store = write(Store(store_path), "r", df)
+    report = fit_store(store, forms=("default",), targets=("energy",))[0]
+    assert report.n == len(df) and report.is_estimated
+    assert "no GPU energy in these rows: total is CPU energy only" in report.notes
+    assert report.cv_median_ape < 5
+    skipped = []
+    assert fit_store(store, targets=("energy",), energy="gpu",
+                     on_skip=lambda *args: skipped.append(args)) == []
+    assert [s[3] for s in skipped] == ["paper", "default"]
+    assert all("no rows with a figure for energy (gpu energy)" in s[4] for s in skipped)
+
+
+def test_rows_with_gpu_or_cpu_energy_alone_count_what_they_have():
+    df = grid_rows()
+    df["cpu_energy_j"] = 7.0
+    df.loc[:9, "gpu_energy_j"] = None
+    df.loc[60:, "cpu_energy_j"] = None
+    rows, notes = arm_targets(df, "energy", "total")
+    assert len(rows) == len(df)
+    assert rows["y"].iloc[0] == pytest.approx(7.0)
+    assert rows["y"].iloc[63] == pytest.approx(df["gpu_energy_j"].iloc[63])
+    assert "CPU energy present on 60 of 64 rows: the others count GPU energy only" in notes
+    assert "GPU energy present on 54 of 64 rows: the others count CPU energy only" in notes
