@@ -1,0 +1,87 @@
+"""Reports: units, facility figures, savings, energy intervals and labels."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from planner.arms import build_arms
+from planner.baselines import run_baselines
+from planner.fleet import Fleet
+from planner.optimize import Planner
+from planner.report import compare, frontier_table, summarize
+from planner.workload import synthetic_workload
+from tests.planner.plan_fixtures import published_reports, report
+
+
+@pytest.fixture(scope="module")
+def setup():
+    fleet = Fleet.from_dict({"facility": {"pue": 1.25, "carbon_g_per_kwh": 300,
+                                          "price_per_kwh": 0.1}})
+    arms = build_arms(published_reports(["Llama-2-7b-chat-hf", "Llama-2-13b-chat-hf",
+                                         "Mistral-7B-v0.1"]), fleet, energy="gpu")
+    workload = synthetic_workload("chat", 500, seed=1)
+    planner = Planner(arms, workload, fleet)
+    return planner, planner.solve("energy"), fleet
+
+
+def test_summary_units(setup):
+    planner, plan, fleet = setup
+    s = summarize(plan, fleet)
+    assert s["energy_kwh"] == pytest.approx(plan.energy_j / 3.6e6)
+    assert s["facility_kwh"] == pytest.approx(1.25 * s["energy_kwh"])
+    assert s["co2e_g"] == pytest.approx(300 * s["facility_kwh"])
+    assert s["co2e_t"] == pytest.approx(s["co2e_g"] / 1e6)
+    assert s["cost"] == pytest.approx(0.1 * s["facility_kwh"])
+    assert s["mean_runtime_s"] == pytest.approx(plan.runtime_s / 500)
+    assert s["energy_sources"] == "imported" and s["energy_kind"] == "gpu"
+    assert not s["is_estimated"]
+    lo, hi = s["energy_ci_j"]
+    assert lo < s["energy_j"] < hi
+    assert summarize(plan)["co2e_g"] is None and summarize(plan)["cost"] is None
+
+
+def test_energy_interval_matches_hand_propagation(setup):
+    planner, plan, _ = setup
+    d = planner.data
+    var = 0.0
+    for k, arm in enumerate(d.arms):
+        g = plan.alloc[:, k].astype(float) @ arm.energy.curve.design(d.tin, d.tout)
+        var += g @ arm.energy.curve.coef_cov @ g
+    half = 1.959963984540054 * math.sqrt(var)
+    assert plan.energy_ci_j == pytest.approx((plan.energy_j - half, plan.energy_j + half))
+
+
+def test_compare_savings(setup):
+    planner, plan, fleet = setup
+    baselines = run_baselines(planner.data.arms, planner.data.workload, fleet,
+                              objective="energy", data=planner.data)
+    table = compare(plan, baselines, fleet)
+    assert table.iloc[0]["key"] == "plan" and table.iloc[0]["saving_j"] == 0
+    rr = table.set_index("key").loc["round_robin"]
+    assert rr["saving_j"] == pytest.approx(baselines["round_robin"].energy_j - plan.energy_j)
+    assert rr["saving_pct"] == pytest.approx(100 * rr["saving_j"] / rr["energy_j"])
+    assert (table["saving_j"] >= -1e-6).all()   # the least-energy plan saves against all
+
+
+def test_estimated_energy_is_labelled():
+    reps = [report("X", "laptop", "energy", (0.0, 2.0, 0.0), sources=("estimated",)),
+            report("X", "laptop", "runtime", (0.0, 0.1, 0.0))]
+    fleet = Fleet.from_dict({"llm": {"X": {"accuracy": 30}}})
+    plan = Planner(build_arms(reps, fleet), synthetic_workload("code", 20), fleet).solve()
+    s = summarize(plan, fleet)
+    assert s["is_estimated"] and s["energy_sources"] == "estimated"
+    assert s["arms"][0]["is_estimated"]
+
+
+def test_frontier_table(setup):
+    planner, _, fleet = setup
+    plans = planner.frontier(zetas=[0.0, 0.5, 1.0])
+    baselines = run_baselines(planner.data.arms, planner.data.workload, fleet,
+                              data=planner.data)
+    table = frontier_table(plans, baselines, fleet)
+    assert (table["kind"] == "frontier").sum() == 3
+    assert (table["kind"] == "baseline").sum() == len(baselines)
+    assert table.loc[table["kind"] == "frontier", "zeta"].tolist() == [0.0, 0.5, 1.0]
+    assert np.isfinite(table["energy_j"]).all()
