@@ -2,7 +2,9 @@
 
 Imports the shared files into a temporary store through `python -m measure import`, fits
 with `python -m planner fit --json`, and prints for every LLM of the Swing grid and both
-targets the 5-fold CV R2, median and 90th-percentile APE of both forms side by side, and
+targets the 5-fold CV R2, median and 90th-percentile APE of both forms side by side (folds
+hold out whole (tin, tout) configurations, so repeated measurements of one configuration
+never sit on both sides; the default form's term choice is redone in every fold), and
 whether the default form meets the goal (cv median APE <= 10%, cv R2 >= 0.97).  A second
 table gives the same for the 1-D sweeps (systems-sweeps.csv), which have no goal.
 

@@ -1,11 +1,12 @@
 """Fit energy and runtime curves per (model, system) arm of the measurement store.
 
 Targets are per query: energy / batch_size and runtime_s / batch_size (device time per
-query).  ``energy="total"`` is GPU + CPU where CPU is present (NULL CPU counts as absent,
-not as 0); ``energy="gpu"`` is GPU energy alone, as the paper fitted.  Flagged rows stay out
-unless ``include_flagged``.  Every report carries in-sample R2, 5-fold CV figures (shuffled
-KFold, fixed seed, pooled out-of-fold predictions), n, measured token ranges, the energy
-sources behind it and notes on anything the fit had to decide.
+query).  ``energy="total"`` is GPU + CPU, counting whichever a row has (NULL is absent, not
+0); ``energy="gpu"`` is GPU energy alone, as the paper fitted.  Flagged rows stay out unless
+``include_flagged``.  Every report carries in-sample R2, 5-fold CV figures (shuffled K-fold
+over (tin, tout) configurations, fixed seed, pooled out-of-fold predictions, the default
+form's term choice redone in every fold), n, measured token ranges, the energy sources
+behind it and notes on anything the fit had to decide.
 """
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Held-out validation: K-fold out-of-fold predictions, and the error figures fits report."""
+"""Held-out validation: K-fold predictions that hold out whole query shapes, and error figures.
+
+Folds are drawn over distinct (tin, tout) configurations, not over rows: the sweeps repeat
+each configuration about ten times, and a row-wise split would test every held-out row
+against its own repeats in the training folds.  With one row per configuration (the Swing
+grid) this is plain shuffled K-fold over rows, with the same splits.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -26,14 +32,36 @@ def check_xy(X, y=None) -> tuple[np.ndarray, np.ndarray | None]:
     return x, yy
 
 
+def configuration_groups(x: np.ndarray) -> np.ndarray:
+    """Group id per row: rows with the same (tin, tout) share one, numbered by first row."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=int)
+    _, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=int)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[np.ravel(inverse)]
+
+
+def configuration_folds(x: np.ndarray, n_splits: int = CV_SPLITS, random_state: int = CV_SEED):
+    """(train, test) row indices of shuffled K-fold over configurations (K <= their number)."""
+    groups = configuration_groups(x)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if n_groups < 2:
+        raise ValueError(f"cross-validation needs at least 2 distinct (tin, tout) "
+                         f"configurations, got {n_groups}")
+    folds = KFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=random_state)
+    for _, test_groups in folds.split(np.arange(n_groups)):
+        test = np.isin(groups, test_groups)
+        yield np.flatnonzero(~test), np.flatnonzero(test)
+
+
 def cross_val_predictions(estimator, X, y, n_splits: int = CV_SPLITS,
                           random_state: int = CV_SEED) -> np.ndarray:
-    """Pooled out-of-fold predictions of shuffled K-fold CV (K = min(n_splits, n)); each row
-    is predicted by a clone fitted without it (so choices made in ``fit`` are held out too)."""
+    """Pooled out-of-fold predictions: each row predicted by a clone fitted without its
+    configuration (so any choice the estimator makes in ``fit`` is held out too)."""
     x, yy = check_xy(X, y)
     pred = np.empty(len(yy))
-    folds = KFold(n_splits=min(n_splits, len(yy)), shuffle=True, random_state=random_state)
-    for train, test in folds.split(x):
+    for train, test in configuration_folds(x, n_splits, random_state):
         pred[test] = clone(estimator).fit(x[train], yy[train]).predict(x[test])
     return pred
 
