@@ -48,3 +48,19 @@ def test_reads_on_missing_store_are_empty(tmp_path):
     store = Store(tmp_path / "nothing.duckdb")
     assert store.measurements().empty
     assert not (tmp_path / "nothing.duckdb").exists()
+
+
+def test_plain_duckdb_users_can_query_the_documented_columns(store_path):
+    """The store is a plain DuckDB file: the issue's columns, by name, without our API."""
+    import duckdb
+
+    Store(store_path).write_run(RunRecord("r1", "import", "f.csv", "abc"), _rows())
+    columns = ("model, system, input_tokens, output_tokens, runtime_s, gpu_energy_j, "
+               "cpu_energy_j, energy_source, n_gpus, batch_size, kv_cache, run_id")
+    con = duckdb.connect(str(store_path), read_only=True)
+    try:
+        rows = con.execute(f"SELECT {columns} FROM measurements ORDER BY input_tokens").fetchall()
+    finally:
+        con.close()
+    assert rows[1][:8] == ("m", "s", 16, 8, 0.2, 2.0, None, "imported")
+    assert rows[1][9:] == (1, None, "r1")  # batch_size defaults to 1; kv_cache unknown
