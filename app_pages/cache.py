@@ -64,3 +64,18 @@ def store_set(path: str, version: tuple):
     from app_pages.sources import store_reports
 
     return store_reports(path)
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def synthetic_workload(kind: str, n_queries: int, seed: int):
+    from planner.workload import synthetic_workload as make
+
+    return make(kind, int(n_queries), seed=int(seed))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Building the planner…")
+def planner_bundle(key: str, _arms, _workload, _fleet):
+    """One PlannerBundle per content key (workload, arms, fleet without facility figures)."""
+    from app_pages.bundle import PlannerBundle
+
+    return PlannerBundle(_arms, _workload, _fleet)

@@ -1,4 +1,41 @@
+"""Export: the per-query allocation (CSV), the plan summary (JSON), an HTML report."""
 import streamlit as st
 
-st.title("Export")
-st.plotly_chart({"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}]})
+from app_pages import exports, plan_state as ps, planning, state
+
+ZETAS = planning.FRONTIER_ZETAS
+
+
+@state.guarded
+def page() -> None:
+    st.title("Export")
+    ctx = ps.plan_context()
+    if ctx is None:
+        return
+    plan = ps.solve(ctx)
+    if plan is None:
+        return
+    baselines = ctx.baseline_plans()
+    stem = f"plan-{ctx.workload.name}".replace(" ", "_")
+    st.caption(f"{plan.name} for {ctx.workload.name} ({plan.n_queries:,} queries); "
+               f"fits: {ctx.rs.label}.")
+    st.download_button("Allocation CSV (one row per query)",
+                       lambda: exports.assignments_csv(plan), file_name=f"{stem}.csv",
+                       mime="text/csv", key="export_csv", icon=":material/table:")
+    st.download_button("Plan summary JSON (plan, baselines, assumptions, sources)",
+                       lambda: exports.summary_json(ctx, plan, baselines),
+                       file_name=f"{stem}.json", mime="application/json", key="export_json",
+                       icon=":material/data_object:")
+    include_frontier = st.checkbox("Include the frontier over zeta in the report", value=True,
+                                   key="export_frontier")
+    frontier = ctx.bundle.zeta_frontier(ZETAS) if include_frontier else None
+    st.download_button("HTML report (self-contained, for stakeholders)",
+                       lambda: exports.html_bytes(ctx, plan, baselines, frontier,
+                                                  list(ZETAS) if frontier else None),
+                       file_name=f"{stem}.html", mime="text/html", key="export_html",
+                       icon=":material/description:")
+    st.subheader("Data sources")
+    st.text("\n".join(exports.sources(ctx, plan)))
+
+
+page()

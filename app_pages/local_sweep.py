@@ -69,7 +69,9 @@ def run_local_sweep(request: SweepRequest, store_path: str | Path,
     """Run the tiny-model sweep into the store; returns measure.harness.SweepResult."""
     from measure.harness import SweepConfig, run_sweep  # imports torch: only when asked
 
+    store_path = Path(store_path)
     config = SweepConfig(model="tiny-llama", system=request.system, inputs=request.inputs,
                          outputs=request.outputs, max_trials=request.max_trials,
-                         db=str(store_path))
+                         min_trials=min(3, request.max_trials), db=str(store_path),
+                         shard_dir=store_path.parent / "shards", show_progress=False)
     return run_sweep(config, progress=progress)

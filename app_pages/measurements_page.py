@@ -71,12 +71,16 @@ def sweep_section() -> None:
         bar = st.progress(0.0, text="Loading the tiny model…")
 
         def progress(done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} trials")
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} (input, output) cells")
 
         with st.status("Running the sweep", expanded=False) as status:
             result = local_sweep.run_local_sweep(request, state.store_path(), progress)
             status.update(label=f"Sweep done: {result.n_trials} trials, run {result.run_id}",
                           state="complete")
+        source = getattr(result, "energy_source", "") or ""
+        if "estimated" in source:
+            st.warning(f"No energy meter on this machine: the sweep's energy is ESTIMATED "
+                       f"({source}) and is labelled so everywhere.")
         cache.clear_data()
 
 

@@ -6,7 +6,9 @@ from app_pages import cache, model_views, sources, state
 
 def arm_picker(reports):
     arms = sorted({(r.model, r.system) for r in reports})
-    return st.selectbox("LLM · system", arms, key="models_arm",
+    forms = {arm: {r.form for r in reports if (r.model, r.system) == arm} for arm in arms}
+    both = [i for i, arm in enumerate(arms) if len(forms[arm]) > 1]
+    return st.selectbox("LLM · system", arms, index=both[0] if both else 0, key="models_arm",
                         format_func=lambda arm: f"{arm[0]} · {arm[1]}")
 
 

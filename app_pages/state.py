@@ -15,7 +15,7 @@ log = logging.getLogger("app")
 
 SOURCE_CATALOGUE = "Reference catalogue"
 SOURCE_STORE = "This store"
-FORMS = ("default", "paper")
+FORMS = ("best available", "default", "paper")
 
 # Keys of widgets whose values must survive moving between pages (Streamlit drops the
 # state of widgets that a run does not draw; re-assigning a key keeps it).
@@ -48,9 +48,10 @@ def sidebar(n_measurements: int) -> None:
         st.radio("Fitted models from", (SOURCE_CATALOGUE, SOURCE_STORE), key="data_source",
                  help="The reference catalogue holds the paper's published fits and our fits "
                       "of its published measurements; 'This store' fits your own data.")
-        st.radio("Model form", FORMS, key="form", horizontal=True,
-                 help="default: our form with held-out error; paper: e = a0·tin + a1·tout + "
-                      "a2·tin·tout as published.")
+        st.radio("Model form", FORMS, key="form",
+                 help="default: our form, with held-out error; paper: e = a0·tin + a1·tout + "
+                      "a2·tin·tout as published; best available: per arm the default form "
+                      "where it exists, else the paper's.")
         st.caption(f"Store: `{store_path()}` · {n_measurements:,} measurements")
         with st.expander("Switch store"):
             typed = st.text_input("Store file", value=str(store_path()), key="store_path_input")
@@ -97,5 +98,7 @@ def report_set():
     return cache.catalogue_set()
 
 
-def current_form() -> str:
-    return st.session_state.get("form", FORMS[0])
+def current_form() -> str | None:
+    """The form to build arms from; None: per arm the best available."""
+    form = st.session_state.get("form", FORMS[0])
+    return None if form == FORMS[0] else form

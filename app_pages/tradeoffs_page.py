@@ -1,4 +1,45 @@
+"""Trade-offs: the energy/accuracy frontier with baselines as points; figures against zeta."""
 import streamlit as st
 
-st.title("Tradeoffs")
-st.plotly_chart({"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}]})
+from app_pages import plan_state as ps, planning, state
+from planner import html_report
+from planner.report import frontier_table
+
+ZETAS = planning.FRONTIER_ZETAS
+
+
+@state.guarded
+def page() -> None:
+    st.title("Trade-offs")
+    ctx = ps.plan_context()
+    if ctx is None:
+        return
+    plan = ps.solve(ctx)
+    st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · workload {ctx.workload.name} "
+               f"({ctx.workload.n_queries:,} queries). Each frontier point is an optimal plan "
+               "for one zeta; baselines are the grey diamonds.")
+    with st.status("Solving 11 plans over zeta", expanded=False) as status:
+        frontier = ctx.bundle.zeta_frontier(ZETAS)
+        baselines = ctx.baseline_plans()
+        status.update(label="Frontier over zeta: 11 optimal plans", state="complete")
+    st.plotly_chart(html_report.frontier_figure(frontier, baselines, plan), width="stretch",
+                    key="frontier_chart")
+    st.plotly_chart(html_report.zeta_figure(frontier, list(ZETAS)), width="stretch",
+                    key="zeta_chart")
+    table = frontier_table(frontier, baselines, ctx.fleet)
+    cols = [c for c in ("kind", "name", "zeta", "facility_kwh", "co2e_t", "cost", "accuracy",
+                        "runtime_s", "energy_sources", "is_estimated", "violations")
+            if c in table.columns]
+    st.dataframe(table[cols], hide_index=True, width="stretch")
+    with st.expander("Least energy at each accuracy floor (slower: one solve per floor)"):
+        if st.button("Compute the accuracy-floor frontier", key="floor_frontier"):
+            with st.status("Solving 11 accuracy floors…", expanded=False) as status:
+                plans, skipped = ctx.bundle.accuracy_frontier(11)
+                status.update(label=f"{len(plans)} plans", state="complete")
+            st.plotly_chart(html_report.frontier_figure(plans, baselines, plan),
+                            width="stretch", key="floor_chart")
+            for reason in skipped:
+                st.caption(reason)
+
+
+page()

@@ -1,0 +1,91 @@
+"""What the Export page offers, as bytes: allocation CSV, plan summary JSON, HTML report."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from app_pages import planning
+from planner import html_report
+from planner.report import compare, summarize
+
+
+def assignments_csv(plan) -> bytes:
+    """One row per input query, in input order, with the (model, system) serving it."""
+    return plan.assignments().to_csv(index=False).encode("utf-8")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def sources(ctx, plan) -> list[str]:
+    """Plain-text lines naming where every figure came from."""
+    lines = [f"Fitted models: {ctx.rs.label}."]
+    if ctx.rs.citation:
+        lines.append(f"Citation: {ctx.rs.citation}")
+    used = plan.arms[plan.arms["queries"] > 0]
+    for row in used.itertuples():
+        label = "ESTIMATED energy" if row.is_estimated else "energy"
+        lines.append(f"{row.model} · {row.system}: {row.form} form, {label} from "
+                     f"{row.energy_sources or 'unknown'} data ({row.energy_kind}).")
+    wl = ctx.workload
+    lines.append(f"Workload: {wl.name} ({wl.source or 'synthetic, not measured'}).")
+    return lines
+
+
+def assumptions(ctx, plan) -> dict:
+    s = ctx.settings
+    out = {"objective": ("paper: minimise Σ ζ·ê − (1−ζ)·â" if s.objective == "paper"
+                         else "least energy above an accuracy floor")}
+    if s.objective == "paper":
+        out["zeta"] = s.zeta
+    else:
+        out["accuracy floor (%)"] = s.min_accuracy
+    out.update({
+        "model form": ctx.form or "best available (default form, else paper form)",
+        "devices per system": s.devices, "planning window (h)": s.window_h,
+        "capacity": "one query at a time per instance; instances = devices / devices per instance",
+        "min share fraction": s.min_share_fraction, "PUE": s.pue,
+        "grid carbon intensity (gCO2e/kWh)": s.carbon_g_per_kwh, "price per kWh": s.price_per_kwh,
+        "accuracy scores A_K (%)": {a.model: a.accuracy for a in ctx.arms},
+        "queries": plan.n_queries,
+    })
+    return out
+
+
+def summary_json(ctx, plan, baselines: dict) -> bytes:
+    """The plan, every baseline, the comparison, settings, assumptions and sources."""
+    payload = {
+        "plan": summarize(plan, ctx.fleet),
+        "baselines": {k: summarize(b, ctx.fleet) for k, b in baselines.items()},
+        "comparison": compare(plan, baselines, ctx.fleet).to_dict("records"),
+        "settings": planning.settings_dict(ctx.settings),
+        "fleet": ctx.fleet_dict,
+        "assumptions": assumptions(ctx, plan),
+        "sources": sources(ctx, plan),
+        "workload": {"name": ctx.workload.name, "n_queries": ctx.workload.n_queries},
+    }
+    return json.dumps(_jsonable(payload), indent=2, default=str).encode("utf-8")
+
+
+def html_bytes(ctx, plan, baselines: dict, frontier=None, zetas=None) -> bytes:
+    s = summarize(plan, ctx.fleet)
+    headline = {m["label"]: m["value"] for m in planning.headline(s, None)}
+    headline["95% interval on IT energy"] = planning.energy_note(s)
+    inputs = html_report.ReportInputs(
+        plan=plan, baselines=baselines, summary=headline,
+        comparison=planning.comparison_table(compare(plan, baselines, ctx.fleet)),
+        workload_name=ctx.workload.name, sources=sources(ctx, plan),
+        assumptions=assumptions(ctx, plan), frontier=list(frontier or []),
+        zetas=list(zetas or []), estimated_arms=ctx.estimated)
+    return html_report.build_html_report(inputs).encode("utf-8")

@@ -1,0 +1,191 @@
+"""The Planner page's logic as plain functions: settings, fleet, cache keys, headline figures.
+
+Nothing here imports streamlit; the page lays out widgets, calls these and caches what they
+build (the ``Planner`` once per workload, arms and fleet; solves per zeta).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.curves import FitReport
+
+SYNTHETIC_KINDS = ("chat", "math", "code")
+FRONTIER_ZETAS = tuple(round(i / 10, 2) for i in range(11))
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Everything the page's controls decide (facility figures only change the reporting)."""
+
+    objective: str = "paper"             # "paper" (zeta) or "energy" (accuracy floor)
+    zeta: float = 0.5
+    min_accuracy: float | None = None
+    devices: int = 8                     # per system
+    window_h: float = 24.0
+    min_share_fraction: float = 0.25
+    pue: float = 1.2
+    carbon_g_per_kwh: float = 400.0
+    price_per_kwh: float = 0.15
+
+
+def accuracy_frame(models: list[str], devices_hint: dict[str, int] | None = None) -> pd.DataFrame:
+    """The editable per-LLM table: A_K (leaderboard default), share, devices per instance."""
+    from planner.fleet import default_accuracy
+
+    devices_hint = devices_hint or {}
+    rows = []
+    for model in sorted(set(models)):
+        score = default_accuracy(model)
+        rows.append({"model": model, "accuracy": score if score is not None else math.nan,
+                     "share": math.nan, "devices_per_instance": int(devices_hint.get(model, 1))})
+    return pd.DataFrame(rows, columns=["model", "accuracy", "share", "devices_per_instance"])
+
+
+def _clean(value):
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and not math.isfinite(float(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def fleet_dict(accuracy: pd.DataFrame, systems: list[str], settings: PlanSettings,
+               with_facility: bool = True) -> dict:
+    """A fleet description (the TOML file's shape) from the page's controls.
+
+    Blank accuracy cells stay out (the fleet then says which LLM lacks a score); blank
+    shares mean no minimum share for that LLM.
+    """
+    llm = {}
+    for row in accuracy.to_dict("records"):
+        entry = {}
+        for key in ("accuracy", "share", "devices_per_instance"):
+            value = _clean(row.get(key))
+            if value is not None:
+                entry[key] = int(value) if key == "devices_per_instance" else float(value)
+        llm[str(row["model"])] = entry
+    out = {"min_share_fraction": float(settings.min_share_fraction), "llm": llm,
+           "system": {s: {"devices": int(settings.devices), "window_h": float(settings.window_h)}
+                      for s in sorted(systems)}}
+    if with_facility:
+        out["facility"] = {"pue": float(settings.pue),
+                           "carbon_g_per_kwh": float(settings.carbon_g_per_kwh),
+                           "price_per_kwh": float(settings.price_per_kwh)}
+    return out
+
+
+def digest(*parts) -> str:
+    """A short stable key for cache entries built from JSON-able parts."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def workload_key(workload) -> str:
+    q = workload.queries
+    hashed = pd.util.hash_pandas_object(q[["input_tokens", "output_tokens", "task", "count"]],
+                                        index=False)
+    return digest(workload.name, len(q), int(hashed.sum() % (2**61)))
+
+
+def reports_key(reports: list[FitReport]) -> str:
+    return digest([r.to_json() for r in reports])
+
+
+def arm_models_and_systems(reports: list[FitReport]) -> tuple[list[str], list[str]]:
+    pairs = {(r.model, r.system) for r in reports}
+    return sorted({m for m, _ in pairs}), sorted({s for _, s in pairs})
+
+
+def settings_dict(settings: PlanSettings) -> dict:
+    return asdict(settings)
+
+
+# -- figures shown on the page --------------------------------------------------------
+HEADLINE = (
+    # label, summary key, unit, scale, lower is better
+    ("Energy (facility)", "facility_kwh", "kWh", 1.0, True),
+    ("CO2e", "co2e_g", "kg", 1e-3, True),
+    ("Cost", "cost", "", 1.0, True),
+    ("Accuracy", "accuracy", "%", 1.0, False),
+    ("Runtime (summed)", "runtime_s", "h", 1 / 3600, True),
+)
+DEFAULT_BASELINE = "most_accurate_fastest"
+
+
+def _num(value, unit: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    text = f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def headline(plan_summary: dict, base_summary: dict | None) -> list[dict]:
+    """st.metric arguments: the plan's figures, each with its change against the baseline."""
+    out = []
+    for label, key, unit, scale, lower_better in HEADLINE:
+        value = plan_summary.get(key)
+        value = None if value is None else value * scale
+        delta = None
+        if base_summary is not None and value is not None and base_summary.get(key) is not None:
+            base = base_summary[key] * scale
+            diff = value - base
+            if unit == "%":   # accuracy: a change in points, not a relative change
+                delta = f"{diff:+.2f} pts"
+            else:
+                pct = f" ({100 * diff / base:+.1f}%)" if base else ""
+                delta = f"{diff:+,.4g} {unit}".strip() + pct
+        out.append({"label": label, "value": _num(value, unit), "delta": delta,
+                    "delta_color": "inverse" if lower_better else "normal"})
+    return out
+
+
+def energy_note(plan_summary: dict) -> str:
+    """Where the energy figures come from, and their 95% interval."""
+    lo, hi = plan_summary.get("energy_ci_j") or (None, None)
+    ci = (f"95% interval on IT energy {lo / J_PER_KWH:,.4g}–{hi / J_PER_KWH:,.4g} kWh"
+          if lo is not None and hi is not None else "no interval (fit covariance unknown)")
+    kind = "ESTIMATED energy" if plan_summary.get("is_estimated") else "energy"
+    return (f"{kind} from fits of {plan_summary.get('energy_sources') or 'unknown'} data "
+            f"({plan_summary.get('energy_kind')}); facility kWh = IT kWh × PUE "
+            f"{plan_summary.get('pue'):g}; {ci}.")
+
+
+def allocation_table(plan) -> pd.DataFrame:
+    """Queries, device-hours and energy per (LLM, system) that serves any query."""
+    arms = plan.arms[plan.arms["queries"] > 0].copy()
+    arms["energy_kwh"] = arms["energy_j"] / J_PER_KWH
+    arms["share_%"] = 100 * arms["queries"] / max(int(arms["queries"].sum()), 1)
+    cols = ["model", "system", "form", "queries", "share_%", "device_hours", "energy_kwh",
+            "energy_sources", "is_estimated", "out_of_range_queries"]
+    return arms[[c for c in cols if c in arms.columns]].reset_index(drop=True)
+
+
+COMPARISON_COLUMNS = {
+    "name": "plan", "facility_kwh": "facility kWh", "co2e_t": "t CO2e", "cost": "cost",
+    "accuracy": "accuracy %", "runtime_h": "runtime h", "saving_pct": "plan saves %",
+    "accuracy_change_pts": "plan accuracy ± pts", "energy_sources": "energy source",
+    "is_estimated": "estimated", "violations": "breaks",
+}
+
+
+def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
+    """planner.report.compare output, in the page's words and units."""
+    df = compared.copy()
+    df["runtime_h"] = df["runtime_s"] / 3600
+    cols = [c for c in COMPARISON_COLUMNS if c in df.columns]
+    return df[cols].rename(columns=COMPARISON_COLUMNS).reset_index(drop=True)
+
+
+def workload_caption(workload) -> str:
+    groups = workload.queries.groupby(["input_tokens", "output_tokens", "task"]).ngroups
+    q = workload.queries
+    return (f"{workload.name}: {workload.n_queries:,} queries, {groups:,} distinct "
+            f"(input, output, task); median input {int(q['input_tokens'].median())} and "
+            f"output {int(q['output_tokens'].median())} tokens")
