@@ -76,7 +76,7 @@ def run_fit(args: argparse.Namespace) -> int:
         report.source = args.db
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2))
-    else:
+    elif reports:
         print(format_table(reports))
     for line in skipped:
         print(line, file=sys.stderr)

@@ -104,3 +104,15 @@ def test_energy_gpu_fits_gpu_energy_alone(store_path, capsys):
     assert fits["gpu"]["energy"] == "gpu" and fits["total"]["energy"] == "total"
     for term, value in fits["gpu"]["coefficients"].items():
         assert fits["total"]["coefficients"][term] == pytest.approx(1.5 * value, rel=1e-9)
+
+
+def test_no_fittable_arm_says_why_and_prints_no_empty_table(store_path, capsys):
+    rows = grid_rows("alpha").head(2)
+    rows["gpu_energy_j"] = None  # an arm whose rows carry no energy at all
+    Store(store_path).write_run(RunRecord(run_id="r", kind="sweep", source="test"), rows)
+    assert main(["fit", "--db", str(store_path), "--target", "energy"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.strip().splitlines()
+    assert err[-1] == f"error: no arm in {store_path} has enough rows to fit"
+    assert all("no rows with a figure for energy" in line for line in err[:-1]) and err[:-1]

@@ -134,3 +134,7 @@ def test_flagged_negative_cpu_rows_out_of_fits_by_default(reference_store):
                         targets=("energy",), include_flagged=True)
     assert default[0].n == len(all_rows) - n_flagged and flagged[0].n == len(all_rows)
     assert default[0].energy == "total"
+    cli_args = ("--model", "Mistral (7B)", "--system", "Palmetto Intel+V100", "--form", "paper",
+                "--target", "energy")
+    assert fit_json(reference_store, *cli_args)[0]["n"] == len(all_rows) - n_flagged
+    assert fit_json(reference_store, *cli_args, "--include-flagged")[0]["n"] == len(all_rows)
