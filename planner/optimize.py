@@ -66,6 +66,8 @@ class Planner:
         self.data = PlanData(arms, workload, self.fleet)
         self.seed = seed
         self._warm_y: dict[tuple, np.ndarray] = {}
+        self._last_y: tuple[list[str], np.ndarray] | None = None
+        self._hint_y: tuple[list[str], np.ndarray] | None = None
         self._e_max = float(np.max(self.data.energy_j)) or 1.0
         self.last_stats: dict = {}
 
@@ -96,15 +98,21 @@ class Planner:
         ``self.last_stats['skipped']``.
         """
         plans, skipped = [], []
-        if min_accuracies is not None:
-            for floor in min_accuracies:
-                try:
-                    plans.append(self.solve("energy", min_accuracy=float(floor), **kwargs))
-                except InfeasiblePlanError as exc:
-                    skipped.append(f"accuracy >= {float(floor):g} %: {exc}")
-        else:
-            for z in (np.linspace(0.0, 1.0, 11) if zetas is None else zetas):
-                plans.append(self.solve("paper", zeta=float(z), **kwargs))
+        self._last_y = None
+        try:
+            if min_accuracies is not None:
+                for floor in min_accuracies:
+                    self._hint_y = self._last_y    # a neighbouring floor's duals
+                    try:
+                        plans.append(self.solve("energy", min_accuracy=float(floor), **kwargs))
+                    except InfeasiblePlanError as exc:
+                        skipped.append(f"accuracy >= {float(floor):g} %: {exc}")
+            else:
+                for z in (np.linspace(0.0, 1.0, 11) if zetas is None else zetas):
+                    # no hint: the duals scale with zeta, a neighbour's start badly
+                    plans.append(self.solve("paper", zeta=float(z), **kwargs))
+        finally:
+            self._hint_y = None
         self.last_stats["skipped"] = skipped
         return plans
 
@@ -207,6 +215,8 @@ class Planner:
         """Duals of the LP over a seeded sample of groups (right-hand sides scaled to it)."""
         if key in self._warm_y:
             return self._warm_y[key]
+        if self._hint_y is not None and self._hint_y[0] == rows.family:
+            return self._hint_y[1]          # a neighbouring frontier point's duals
         d = self.data
         rng = np.random.default_rng(self.seed)
         sample = np.sort(rng.choice(d.shape[0], size=SAMPLE_GROUPS, replace=False))
@@ -262,6 +272,7 @@ class Planner:
                     cand = allowed.copy()   # penalty not exact: decide on the full problem
                     continue
                 self._warm_y[key] = lp.y
+                self._last_y = (list(rows.family), lp.y)
                 return lp, cand, lagr - u
             cand[short, best[short]] = True      # each short group's most negative column
         raise AssertionError("unreachable: the last round prices every column")
