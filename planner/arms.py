@@ -115,7 +115,7 @@ def build_arms(reports: list[FitReport], fleet: Fleet | None = None, *,
             model=model, system=system, form=chosen, energy=energy_rep,
             runtime=forms[chosen]["runtime"][0], accuracy=fleet.accuracy_for(model),
             task_accuracy=fleet.task_accuracy(model),
-            devices_per_instance=fleet.devices_per_instance(model), notes=notes))
+            devices_per_instance=fleet.devices_per_instance(model, system), notes=notes))
     if not arms:
         wanted = f" of form {form!r}" if form else ""
         raise ArmError(f"no (model, system) pair has both an energy and a runtime fit{wanted} "

@@ -6,7 +6,7 @@ A TOML file for the CLI (every key optional; names as in the store)::
     [llm."Llama-2-7b-chat-hf"]
     accuracy = 50.97                   # A_K in percent
     share = 0.05                       # gamma_K
-    devices_per_instance = 1
+    devices_per_instance = 1           # or a table by system: {"M1-Pro" = 1, ...}
     [llm."Llama-2-7b-chat-hf".task_accuracy]
     math = 14.6
     [system."argonne-swing"]
@@ -85,9 +85,11 @@ def default_accuracy(model: str) -> float | None:
 
 @dataclass
 class LLMSpec:
+    """``devices_per_instance`` is one number for every system, or a dict by system name."""
+
     accuracy: float | None = None
     share: float | None = None
-    devices_per_instance: int | None = None
+    devices_per_instance: int | dict[str, int] | None = None
     task_accuracy: dict[str, float] = field(default_factory=dict)
 
 
@@ -137,10 +139,15 @@ class Fleet:
         spec = self.llm.get(model)
         return dict(spec.task_accuracy) if spec else {}
 
-    def devices_per_instance(self, model: str) -> int:
+    def devices_per_instance(self, model: str, system: str | None = None) -> int:
+        """Devices one instance of the LLM needs (on ``system`` where the fleet says);
+        else the paper's minimum A100 count for a known LLM; else 1."""
         spec = self.llm.get(model)
-        if spec is not None and spec.devices_per_instance is not None:
-            return int(spec.devices_per_instance)
+        per = None if spec is None else spec.devices_per_instance
+        if isinstance(per, dict):
+            per = per.get(system) if system is not None else None
+        if per is not None:
+            return int(per)
         name = leaderboard_name(model)
         return DEFAULT_DEVICES_PER_INSTANCE.get(name, 1) if name else 1
 
@@ -196,11 +203,19 @@ def _llm_spec(d: dict, where: str) -> LLMSpec:
     return LLMSpec(
         accuracy=None if "accuracy" not in d else _number(d["accuracy"], f"{where}.accuracy", 0, 100),
         share=None if "share" not in d else _number(d["share"], f"{where}.share", 0, 1),
-        devices_per_instance=None if "devices_per_instance" not in d else _number(
-            d["devices_per_instance"], f"{where}.devices_per_instance", 1, integer=True),
+        devices_per_instance=_devices(d.get("devices_per_instance"), where),
         task_accuracy={str(t): _number(v, f"{where}.task_accuracy.{t}", 0, 100)
                        for t, v in tasks.items()},
     )
+
+
+def _devices(value, where: str):
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {str(system): _number(v, f"{where}.devices_per_instance.\"{system}\"", 1,
+                                     integer=True) for system, v in value.items()}
+    return _number(value, f"{where}.devices_per_instance", 1, integer=True)
 
 
 def _fleet_from_dict(d: dict, source: str) -> Fleet:

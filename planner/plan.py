@@ -143,6 +143,7 @@ class Plan:
     min_accuracy: float | None = None
     violations: list[str] = field(default_factory=list)
     query_arm: np.ndarray | None = field(repr=False, default=None)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_queries(self) -> int:
@@ -207,6 +208,27 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def plan_warnings(data: PlanData, alloc: np.ndarray) -> list[str]:
+    """What a reader of the plan's figures should know about the fits behind them."""
+    a = np.asarray(alloc, dtype=float)
+    out = []
+    outside = int(round(float((a * ~data.in_range).sum())))
+    if outside:
+        out.append(f"{outside} queries are served by arms whose fits did not cover their "
+                   "token counts (extrapolated)")
+    negative = int(round(float((a * (data.energy_j < 0)).sum())))
+    if negative:
+        out.append(f"{negative} queries have a negative predicted energy (an unclipped paper-"
+                   "form fit); their energy counts as negative")
+    used = a.sum(axis=0) > 0
+    estimated = [arm.name for arm, u in zip(data.arms, used) if u and arm.is_estimated]
+    if estimated:
+        out.append("energy of " + ", ".join(estimated) + " is estimated, not measured")
+    for arm, u in zip(data.arms, used):
+        out.extend(f"{arm.name}: {note}" for note in arm.notes if u)
+    return out
+
+
 def make_plan(data: PlanData, alloc: np.ndarray, *, name: str, status: str = "optimal",
               message: str = "", objective_value: float | None = None,
               solve_seconds: float = 0.0, **extra) -> Plan:
@@ -220,4 +242,4 @@ def make_plan(data: PlanData, alloc: np.ndarray, *, name: str, status: str = "op
         runtime_s=float(np.sum(alloc * data.runtime_s)),
         accuracy=float(np.sum(alloc * data.acc_tokens)) / max(data.total_tokens, 1e-300),
         arms=arms_table(data, alloc), alloc=alloc, data=data,
-        violations=data.violations(alloc), **extra)
+        violations=data.violations(alloc), warnings=plan_warnings(data, alloc), **extra)

@@ -31,6 +31,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="DuckDB measurement store (default: data/energy.duckdb)")
     p.add_argument("--workload", required=True, help="CSV, JSONL, JSON or Parquet workload")
     p.add_argument("--tokenizer", help="local tokenizer path for text columns")
+    p.add_argument("--allow-download", action="store_true",
+                   help="let --tokenizer name a hub id (downloads; off by default)")
     p.add_argument("--fleet", help="fleet TOML file (accuracy, shares, devices, facility)")
     p.add_argument("--form", choices=("paper", "default"),
                    help="model form (default: 'default' where fitted, else 'paper')")
@@ -71,7 +73,8 @@ class _UserError(Exception):
 
 def _prepare(args) -> tuple[Planner, str]:
     try:
-        workload = load_workload(args.workload, tokenizer=args.tokenizer)
+        workload = load_workload(args.workload, tokenizer=args.tokenizer,
+                                 allow_download=args.allow_download)
         fleet = load_fleet(args.fleet) if args.fleet else Fleet()
         reports, source = load_reports(args.db, form=args.form, energy=args.energy)
         arms = build_arms(reports, fleet, form=args.form, energy=args.energy)
@@ -112,6 +115,8 @@ def _print_plan(s: dict, table, source: str) -> None:
     print(f"  accuracy {_fmt(s['accuracy'], ' %')}, runtime {_fmt(s['runtime_s'], ' s')} "
           f"(mean {_fmt(s['mean_runtime_s'], ' s')}), energy sources: {s['energy_sources']}"
           + (" (ESTIMATED)" if s["is_estimated"] else ""))
+    for warning in s["warnings"]:
+        print(f"  warning: {warning}")
     for arm in s["arms"]:
         if arm["queries"]:
             print(f"    {arm['model']} @ {arm['system']}: {arm['queries']} queries, "

@@ -50,6 +50,8 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
         "energy_sources": _sources(plan), "energy_kind": _energy_kind(plan),
         "is_estimated": plan.is_estimated,
         "violations": list(plan.violations),
+        "warnings": list(plan.warnings),
+        "out_of_range_queries": int(plan.arms["out_of_range_queries"].sum()),
         "arms": [
             {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
             for row in plan.arms.to_dict("records")

@@ -61,6 +61,15 @@ def test_published_scores_and_devices():
     assert Fleet().devices_per_instance("tiny-llama") == 1
 
 
+def test_devices_per_instance_by_system():
+    fleet = Fleet.from_dict({"llm": {"Llama-2-70b-chat-hf": {
+        "devices_per_instance": {"Palmetto Intel+V100": 8}}}})
+    assert fleet.devices_per_instance("Llama-2-70b-chat-hf", "Palmetto Intel+V100") == 8
+    assert fleet.devices_per_instance("Llama-2-70b-chat-hf", "argonne-swing") == 4
+    with pytest.raises(FleetError, match=r'devices_per_instance."M1-Pro": 0 is out of range'):
+        Fleet.from_dict({"llm": {"x": {"devices_per_instance": {"M1-Pro": 0}}}})
+
+
 def test_unknown_llm_needs_a_score():
     with pytest.raises(FleetError, match=r"no accuracy score for LLM 'tiny-llama'"):
         Fleet().accuracy_for("tiny-llama")

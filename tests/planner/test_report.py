@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from planner.arms import build_arms
@@ -11,7 +12,7 @@ from planner.baselines import run_baselines
 from planner.fleet import Fleet
 from planner.optimize import Planner
 from planner.report import compare, frontier_table, summarize
-from planner.workload import synthetic_workload
+from planner.workload import Workload, synthetic_workload
 from tests.planner.plan_fixtures import published_reports, report
 
 
@@ -73,6 +74,21 @@ def test_estimated_energy_is_labelled():
     s = summarize(plan, fleet)
     assert s["is_estimated"] and s["energy_sources"] == "estimated"
     assert s["arms"][0]["is_estimated"]
+    assert any("estimated, not measured" in w for w in s["warnings"])
+
+
+def test_extrapolation_and_negative_energy_are_warned():
+    reps = [report("X", "gpu", "energy", (-5.0, 1.0, 0.0)),     # paper-like, unclipped
+            report("X", "gpu", "runtime", (0.0, 0.1, 0.0))]
+    fleet = Fleet.from_dict({"llm": {"X": {"accuracy": 30}}})
+    q = pd.DataFrame({"input_tokens": [100, 4000], "output_tokens": [10, 10],
+                      "task": "general", "count": 1})
+    plan = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).solve()
+    s = summarize(plan, fleet)
+    assert s["out_of_range_queries"] == 1        # tin 4000 is outside the fitted 8..2048
+    assert any("1 queries are served by arms whose fits did not cover" in w
+               for w in s["warnings"])
+    assert any("2 queries have a negative predicted energy" in w for w in s["warnings"])
 
 
 def test_frontier_table(setup):
