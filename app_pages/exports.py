@@ -81,7 +81,7 @@ def summary_json(ctx, plan, baselines: dict) -> bytes:
 def html_bytes(ctx, plan, baselines: dict, frontier=None, zetas=None) -> bytes:
     s = summarize(plan, ctx.fleet)
     headline = {m["label"]: m["value"] for m in planning.headline(s, None)}
-    headline["95% interval on IT energy"] = planning.energy_note(s)
+    headline["Energy source and interval"] = planning.energy_note(s)
     inputs = html_report.ReportInputs(
         plan=plan, baselines=baselines, summary=headline,
         comparison=planning.comparison_table(compare(plan, baselines, ctx.fleet)),

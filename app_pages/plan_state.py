@@ -44,7 +44,8 @@ def handle_upload(file) -> None:
     if file is None or st.session_state.get("upload_id") == file.file_id:
         return
     st.session_state["upload_id"] = file.file_id
-    outcome = uploads.read_workload_upload(file.name, file.getvalue())
+    outcome = uploads.read_workload_upload(file.name, file.getvalue(),
+                                          max_bytes=uploads.MAX_WORKLOAD_BYTES)
     if outcome.ok:
         st.session_state["uploaded_workload"] = outcome.value
         st.session_state["uploaded_key"] = planning.workload_key(outcome.value)

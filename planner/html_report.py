@@ -28,11 +28,12 @@ def allocation_figure(plan, estimated_arms: frozenset = frozenset()) -> go.Figur
     arms = plan.arms[plan.arms["queries"] > 0].sort_values(["system", "model"])
     labels = [arm_label(m, s, (m, s) in estimated_arms) for m, s in zip(arms["model"], arms["system"])]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Queries", "Device-hours"),
-                        horizontal_spacing=0.25)
+                        shared_yaxes=True, horizontal_spacing=0.06)
     fig.add_trace(go.Bar(y=labels, x=arms["queries"], orientation="h", name="queries",
                          marker_color="#2E7D32"), row=1, col=1)
     fig.add_trace(go.Bar(y=labels, x=arms["device_hours"], orientation="h", name="device-hours",
                          marker_color="#5C6BC0"), row=1, col=2)
+    fig.update_yaxes(automargin=True)
     fig.update_layout(title=f"Allocation: {plan.name}", showlegend=False,
                       height=max(260, 60 + 34 * len(arms)), margin={"t": 60, "b": 30})
     return fig
@@ -44,12 +45,12 @@ def comparison_figure(plan, baselines: dict) -> go.Figure:
     names = [p.name for p in plans]
     colors = ["#2E7D32"] + ["#9E9E9E"] * len(baselines)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Energy (kWh, IT)", "Accuracy (A_K %)"),
-                        horizontal_spacing=0.3)
+                        shared_yaxes=True, horizontal_spacing=0.06)
     fig.add_trace(go.Bar(y=names, x=[p.energy_j / J_PER_KWH for p in plans], orientation="h",
                          marker_color=colors, name="energy"), row=1, col=1)
     fig.add_trace(go.Bar(y=names, x=[p.accuracy for p in plans], orientation="h",
                          marker_color=colors, name="accuracy"), row=1, col=2)
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(title="Plan vs baselines", showlegend=False,
                       height=max(300, 60 + 26 * len(plans)), margin={"t": 60, "b": 30})
     return fig

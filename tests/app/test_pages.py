@@ -1,0 +1,149 @@
+"""The real app under streamlit.testing's AppTest: every page, uploads, zeta, downloads."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_pages.context import ENV_VAR
+
+APP = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app.py")
+PAGES = ("app_pages/planner_page.py", "app_pages/tradeoffs_page.py",
+         "app_pages/models_page.py", "app_pages/measurements_page.py",
+         "app_pages/export_page.py")
+TIMEOUT = 120
+
+
+def fresh_app(monkeypatch, db) -> AppTest:
+    monkeypatch.setenv(ENV_VAR, str(db))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def allocation(at: AppTest) -> pd.DataFrame:
+    """The allocation table of the Planner page (the first dataframe with a queries column)."""
+    for df in at.dataframe:
+        value = df.value
+        if "queries" in value.columns and "device_hours" in value.columns:
+            return value
+    raise AssertionError("no allocation table on the page")
+
+
+def problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def test_first_page_shows_a_plan_on_an_empty_store(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    assert at.title[0].value == "Planner"
+    assert not problems(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["Energy (facility)", "CO2e", "Cost", "Accuracy", "Runtime (summed)"]
+    assert all(m.delta for m in at.metric)  # every figure against the chosen baseline
+    assert any("Reference catalogue" in c.value for c in at.caption)
+    assert allocation(at)["queries"].sum() == 2000
+    assert len(at.get("plotly_chart")) >= 2
+    assert any("allocation" in b.label.lower() for b in at.download_button)
+    assert not store_path.exists()  # reading the catalogue writes nothing
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_catalogue(monkeypatch, store_path, page):
+    at = fresh_app(monkeypatch, store_path)
+    at.switch_page(page).run()
+    assert not problems(at), problems(at)
+    assert at.title[0].value.lower().startswith(page.split("/")[1].split("_")[0][:5])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_a_store(monkeypatch, reference_store, page):
+    at = fresh_app(monkeypatch, reference_store)
+    assert at.radio(key="data_source").value == "This store"
+    at.switch_page(page).run()
+    assert not problems(at), problems(at)
+    assert len(at.get("plotly_chart")) >= 1 or page.endswith("export_page.py")
+
+
+def test_moving_zeta_changes_the_allocation_and_figures(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    before = allocation(at)
+    energy_before = at.metric[0].value
+    at.slider(key="zeta").set_value(0.1).run()
+    assert not problems(at)
+    after = allocation(at)
+    assert at.metric[0].value != energy_before
+    assert set(zip(before["model"], before["system"])) != set(zip(after["model"], after["system"]))
+    assert after["queries"].sum() == before["queries"].sum()
+
+
+def test_zeta_and_fleet_settings_survive_page_changes(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    at.slider(key="zeta").set_value(0.8).run()
+    at.number_input(key="devices").set_value(3).run()
+    at.switch_page("app_pages/models_page.py").run()
+    at.switch_page("app_pages/planner_page.py").run()
+    assert at.slider(key="zeta").value == 0.8
+    assert at.number_input(key="devices").value == 3
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="workload_choice").set_value("Upload a file").run()
+    at.file_uploader(key="workload_file").set_value((name, data, "text/csv")).run()
+    return at
+
+
+def test_valid_upload_is_planned(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    rows = "\n".join(f"{10 + i},{100 + 7 * i}" for i in range(50))
+    upload(at, "mine.csv", f"input_tokens,output_tokens\n{rows}\n".encode())
+    assert not problems(at), problems(at)
+    assert allocation(at)["queries"].sum() == 50
+    assert any("mine.csv: 50 queries" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("cols.csv", b"a,b\n1,2\n", "missing column for input tokens"),
+    ("neg.csv", b"input_tokens,output_tokens\n5,5\n5,-3\n", "data row 2"),
+    ("text.csv", b"input_tokens,output_tokens\n5,five\n", "'five' is not a number"),
+    ("empty.csv", b"", "empty"),
+    ("latin1.csv", b"input_tokens,output_tokens,task\n5,5,caf\xe9\n", "not UTF-8"),
+    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8"),
+])
+def test_bad_upload_shows_a_message_and_keeps_planning(monkeypatch, store_path, name, data,
+                                                        expected):
+    at = fresh_app(monkeypatch, store_path)
+    upload(at, name, data)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and name in errors[0] and expected in errors[0], errors
+    assert allocation(at)["queries"].sum() == 2000  # the synthetic workload meanwhile
+
+
+def test_too_large_upload_is_refused(monkeypatch, store_path):
+    from app_pages import uploads
+
+    monkeypatch.setattr(uploads, "MAX_WORKLOAD_BYTES", 100)
+    at = fresh_app(monkeypatch, store_path)
+    upload(at, "big.csv", b"input_tokens,output_tokens\n" + b"1,2\n" * 100)
+    assert any("big.csv" in e.value and "limit" in e.value for e in at.error)
+
+
+def test_infeasible_settings_name_the_constraint(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    at.radio(key="objective").set_value("energy").run()
+    at.number_input(key="min_accuracy").set_value(99.0).run()
+    assert not at.exception
+    assert any("No plan meets these settings" in e.value and "accuracy" in e.value
+               for e in at.error), problems(at)
+
+
+def test_export_page_offers_three_downloads(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    at.switch_page("app_pages/export_page.py").run()
+    assert not problems(at)
+    labels = " | ".join(b.label for b in at.download_button)
+    assert "CSV" in labels and "JSON" in labels and "HTML" in labels
+    assert any("Reference catalogue" in t.value for t in at.text)
