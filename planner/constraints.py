@@ -101,6 +101,28 @@ def lagrangian(data: PlanData, rows: Rows, cost: np.ndarray, y: np.ndarray) -> n
     return out
 
 
+def undominated(data: PlanData, cost: np.ndarray) -> np.ndarray:
+    """Columns worth considering: per group and LLM, its cheapest arm on a system without
+    a capacity limit, and any arm of that LLM on a limited system that is cheaper still.
+
+    Arms of one LLM share its share row and accuracy; one on an unlimited system uses no
+    capacity, so moving queries to it from a costlier arm of the same LLM never hurts.
+    """
+    d = data
+    allowed = np.ones(d.shape, dtype=bool)
+    unlimited = ~np.isfinite(d.capacity_device_s[d.arm_system])
+    rows_g = np.arange(d.shape[0])
+    for m in range(len(d.models)):
+        free = np.flatnonzero((d.arm_model == m) & unlimited)
+        if not len(free):
+            continue
+        keep = free[np.argmin(cost[:, free], axis=1)]
+        best = cost[rows_g, keep]
+        for k in np.flatnonzero(d.arm_model == m):
+            allowed[:, k] = (k == keep) | ((~unlimited[k]) & (cost[:, k] < best))
+    return allowed
+
+
 def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.3g}"
 

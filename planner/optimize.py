@@ -34,9 +34,11 @@ import numpy as np
 
 from planner.arms import Arm
 from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_matrix,
-                                 coupling_rows, culprit_message, lagrangian, precheck)
+                                 coupling_rows, culprit_message, lagrangian, precheck,
+                                 undominated)
 from planner.fleet import Fleet
-from planner.lp import MIP_REL_GAP, LPResult, solve_columns
+from planner.lp import LPResult, solve_columns
+from planner.integer import INTEGRAL_TOL, integer_optimum
 from planner.restricted import shortfall_text, shortfalls, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
 from planner.workload import Workload
@@ -47,7 +49,6 @@ OBJECTIVES = ("paper", "energy")
 SAMPLE_GROUPS = 1000        # groups in the LP that supplies starting duals
 FULL_LP_GROUPS = 3000       # below this, solve over every column at once
 MAX_ROUNDS = 8              # column-generation rounds before solving over every column
-INTEGRAL_TOL = 1e-6
 
 
 class PlanningTimeout(RuntimeError):
@@ -68,7 +69,7 @@ class Planner:
         self._warm_y: dict[tuple, np.ndarray] = {}
         self._last_y: tuple[list[str], np.ndarray] | None = None
         self._hint_y: tuple[list[str], np.ndarray] | None = None
-        self._e_max = float(np.max(self.data.energy_j)) or 1.0
+        self._e_max = float(np.max(np.abs(self.data.energy_j))) or 1.0
         self.last_stats: dict = {}
 
     # -- public ------------------------------------------------------------------------
@@ -180,27 +181,6 @@ class Planner:
         return solve_restricted(self.data, rows, cost, cand, integer=integer, penalty=penalty,
                                 time_limit_s=self._remaining(deadline))
 
-    def _undominated(self, cost: np.ndarray) -> np.ndarray:
-        """Columns worth considering: per group and LLM, its cheapest arm on a system without
-        a capacity limit, and any arm of that LLM on a limited system that is cheaper still.
-
-        Arms of one LLM share its share row and accuracy; one on an unlimited system uses no
-        capacity, so moving queries to it from a costlier arm of the same LLM never hurts.
-        """
-        d = self.data
-        allowed = np.ones(d.shape, dtype=bool)
-        unlimited = ~np.isfinite(d.capacity_device_s[d.arm_system])
-        rows_g = np.arange(d.shape[0])
-        for m in range(len(d.models)):
-            free = np.flatnonzero((d.arm_model == m) & unlimited)
-            if not len(free):
-                continue
-            keep = free[np.argmin(cost[:, free], axis=1)]
-            best = cost[rows_g, keep]
-            for k in np.flatnonzero(d.arm_model == m):
-                allowed[:, k] = (k == keep) | ((~unlimited[k]) & (cost[:, k] < best))
-        return allowed
-
     def _candidates(self, lagr: np.ndarray, scale: float) -> np.ndarray:
         """Per group the arm of least Lagrangian cost, plus up to CANDIDATE_CAP - 1 more
         within CANDIDATE_BAND * scale of it."""
@@ -242,7 +222,7 @@ class Planner:
         c_max = max(float(np.max(np.abs(cost))), 1e-12)
         tol = 1e-9 * max(c_max, 1.0)
         penalty = 1e3 * c_max
-        allowed = self._undominated(cost)
+        allowed = undominated(d, cost)
         if d.shape[0] <= FULL_LP_GROUPS:
             cand = allowed.copy()
         else:
@@ -291,53 +271,18 @@ class Planner:
                                   + shortfall_text(self.data, rows, short))
 
     def _integer(self, cost, rows, cand, reduced, lp, n_frac, deadline):
-        """Integer optimum over every column that could beat an integer solution.
+        def solve(cols, integer=True, penalty=None):
+            return self._solve(cost, rows, cols, deadline, integer=integer, penalty=penalty)
 
-        Any integer x costs at least z_LP + sum(reduced * x), so once an integer solution of
-        cost z_int is known, columns with reduced cost above z_int - z_LP cannot appear in a
-        better one.  First find an integer solution over the LP's support plus columns of
-        small reduced cost (widening until one exists), then solve over every column within
-        the gap.
-        """
-        d = self.data
-        scale = max(float(np.max(np.abs(cost))), 1e-12)
-        support = np.zeros(d.shape, dtype=bool)
-        gi, ki = np.nonzero(cand)
-        support[gi[lp.x > INTEGRAL_TOL], ki[lp.x > INTEGRAL_TOL]] = True
-        allowed = np.isfinite(reduced)
-        band = 1e-6 * scale
-        while True:
-            cols = support | (reduced <= band)
-            first = self._solve(cost, rows, cols, deadline, integer=True, penalty=1e3 * scale)
-            slack_ok = first.slack is None or not np.any(first.slack > 1e-9)
-            if not first.has_solution or first.status == "user_limit" or slack_ok \
-                    or np.array_equal(cols, allowed):
-                break
-            band *= 100.0
-        final, note = first, "over the LP support and near-zero reduced costs"
-        if first.has_solution and first.status != "user_limit" and (
-                first.slack is None or not np.any(first.slack > 1e-9)):
-            gap = first.value - lp.value
-            tolerance = MIP_REL_GAP * float(d.count @ np.abs(cost).mean(axis=1))
+        final, cols, note, gap = integer_optimum(solve, self.data, cost, cand, reduced, lp)
+        if gap is not None:
             self.last_stats["integrality_gap"] = gap
-            if gap <= tolerance:
-                note = (f"{note}; it is within {gap:.2g} of the LP bound, under the "
-                        f"{tolerance:.2g} MILP tolerance, so no other column can improve it")
-            else:
-                wider = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
-                cols = wider
-                final = self._solve(cost, rows, cols, deadline, integer=True)
-                note = "over every column whose reduced cost is within the integrality gap"
-        elif first.status != "user_limit":
-            cols = allowed
-            final = self._solve(cost, rows, cols, deadline, integer=True)
-            note = "over all columns"
         if not final.has_solution:
             if final.status.startswith("infeasible"):
                 self._raise_infeasible(cost, rows, final)
             raise PlanningTimeout(f"no integer plan found: {final.status}")
         gi, ki = np.nonzero(cols)
-        alloc = np.zeros(d.shape, dtype=np.int64)
+        alloc = np.zeros(self.data.shape, dtype=np.int64)
         alloc[gi, ki] = np.rint(final.x).astype(np.int64)
         status = "time_limit" if final.status == "user_limit" else "optimal"
         how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "

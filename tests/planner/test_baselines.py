@@ -2,7 +2,6 @@
 own objective, capacity and share violations reported."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
