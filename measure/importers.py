@@ -96,9 +96,8 @@ def parse_file(path, system: str | None = None, display_name: str | None = None,
     meas_df = pd.DataFrame(meas)
     start_df = pd.DataFrame(start)
     run = _run_record(name, sha, cols, header, meas_df, start_df, opts)
-    return ParsedFile(run, meas_df.drop(columns="_startup_flags", errors="ignore"),
-                      start_df.drop(columns="_startup_flags", errors="ignore"),
-                      count_flags(meas_df, "flags"), count_flags(start_df, "_startup_flags"))
+    return ParsedFile(run, meas_df, start_df,
+                      count_flags(meas_df, "flags"), count_flags(start_df, "flags"))
 
 
 def import_file(path, store: Store, system: str | None = None, display_name: str | None = None,
@@ -227,7 +226,7 @@ def _startup(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
         raise MalformedFileError(opts["file"], line, "Phase is empty")
     flags = row_flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
                    row["cpu_energy_j"], None)
-    row.update(phase=phase, _startup_flags=flags)
+    row.update(phase=phase, flags=flags)
     return row
 
 

@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS startup_phases (
     gpu_energy_j  DOUBLE,
     cpu_energy_j  DOUBLE,
     energy_source VARCHAR NOT NULL,
+    flags         VARCHAR[] NOT NULL DEFAULT [],
     source_file   VARCHAR,
     source_line   INTEGER,
     measured_at   TIMESTAMP,
@@ -101,7 +102,7 @@ MEASUREMENT_COLUMNS = (
 )
 STARTUP_COLUMNS = (
     "run_id", "trial_key", "model", "system", "phase", "runtime_s", "gpu_energy_j",
-    "cpu_energy_j", "energy_source", "source_file", "source_line", "measured_at",
+    "cpu_energy_j", "energy_source", "flags", "source_file", "source_line", "measured_at",
 )
 RUN_COLUMNS = (
     "run_id", "kind", "source", "source_sha256", "system", "host", "started_at",

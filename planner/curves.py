@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 TARGET_UNITS = {"energy": "J", "runtime": "s"}
+# A query within this fraction of a measured 1-D sweep line counts as measured.
+SWEEP_LINE_TOLERANCE = 0.25
 
 
 def _parse_term(term: str) -> list[tuple[str, int]]:
@@ -49,7 +51,9 @@ class Curve:
 
     ``coef_cov`` is the covariance of the coefficients (None where unknown);
     ``clip_negative`` makes ``predict`` return max(y, 0) (the paper's own form is kept
-    unclipped so that it reproduces the published figures).
+    unclipped so that it reproduces the published figures).  ``sweep_lines`` = (a, b) says
+    the data were two 1-D sweeps, one at tin = a and one at tout = b: then only points near
+    those lines count as measured (``in_range``), everything else is extrapolation.
     """
 
     terms: tuple[str, ...]
@@ -59,6 +63,7 @@ class Curve:
     tin_range: tuple[float, float] = (0.0, math.inf)
     tout_range: tuple[float, float] = (0.0, math.inf)
     clip_negative: bool = True
+    sweep_lines: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         self.terms = tuple(self.terms)
@@ -82,10 +87,17 @@ class Curve:
         return np.maximum(y, 0.0) if self.clip_negative else y
 
     def in_range(self, tin, tout) -> np.ndarray:
-        """True where (tin, tout) lies inside the measured token ranges."""
+        """True where (tin, tout) lies inside the measured token ranges (and, for 1-D sweep
+        data, within SWEEP_LINE_TOLERANCE of one of the two measured lines)."""
         tin, tout = np.asarray(tin, dtype=float), np.asarray(tout, dtype=float)
-        return ((tin >= self.tin_range[0]) & (tin <= self.tin_range[1])
-                & (tout >= self.tout_range[0]) & (tout <= self.tout_range[1]))
+        inside = ((tin >= self.tin_range[0]) & (tin <= self.tin_range[1])
+                  & (tout >= self.tout_range[0]) & (tout <= self.tout_range[1]))
+        if self.sweep_lines is None:
+            return inside
+        a, b = self.sweep_lines
+        near_a = np.abs(tin - a) <= SWEEP_LINE_TOLERANCE * max(a, 1.0)
+        near_b = np.abs(tout - b) <= SWEEP_LINE_TOLERANCE * max(b, 1.0)
+        return inside & (near_a | near_b)
 
     def coefficients(self) -> dict[str, float]:
         return {t: float(c) for t, c in zip(self.terms, self.coef)}
@@ -99,6 +111,7 @@ class Curve:
             "tin_range": list(self.tin_range),
             "tout_range": list(self.tout_range),
             "clip_negative": self.clip_negative,
+            "sweep_lines": None if self.sweep_lines is None else list(self.sweep_lines),
         }
 
     @classmethod
@@ -112,6 +125,7 @@ class Curve:
             tin_range=tuple(data.get("tin_range", (0.0, math.inf))),
             tout_range=tuple(data.get("tout_range", (0.0, math.inf))),
             clip_negative=data.get("clip_negative", True),
+            sweep_lines=tuple(data["sweep_lines"]) if data.get("sweep_lines") else None,
         )
 
 
@@ -149,6 +163,10 @@ class FitReport:
     def predict(self, tin, tout) -> np.ndarray:
         return self.curve.predict(tin, tout)
 
+    def in_range(self, tin, tout) -> np.ndarray:
+        """False for queries outside what was measured (their predictions extrapolate)."""
+        return self.curve.in_range(tin, tout)
+
     def to_json(self) -> dict:
         curve = self.curve.to_json()
         return {
@@ -168,6 +186,7 @@ class FitReport:
             "tout_range": curve["tout_range"],
             "coef_cov": curve["coef_cov"],
             "clip_negative": curve["clip_negative"],
+            "sweep_lines": curve["sweep_lines"],
             "energy_sources": list(self.energy_sources),
             "notes": list(self.notes),
             "source": self.source,

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from planner.curves import Curve, design_matrix
-from planner.identify import identifiable_terms
+from planner.identify import identifiable_terms, sweep_lines
 from planner.validation import (CV_SEED, CV_SPLITS, check_xy, cross_val_predictions,
                                 error_figures)
 
@@ -130,6 +130,7 @@ class TermRegressor(_CurveRegressor):
             tin_range=(float(x[:, 0].min()), float(x[:, 0].max())),
             tout_range=(float(x[:, 1].min()), float(x[:, 1].max())),
             clip_negative=bool(clip),
+            sweep_lines=sweep_lines(x[:, 0], x[:, 1]),
         )
         self.n_features_in_ = 2
         return self

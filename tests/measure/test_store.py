@@ -64,3 +64,12 @@ def test_plain_duckdb_users_can_query_the_documented_columns(store_path):
         con.close()
     assert rows[1][:8] == ("m", "s", 16, 8, 0.2, 2.0, None, "imported")
     assert rows[1][9:] == (1, None, "r1")  # batch_size defaults to 1; kv_cache unknown
+
+
+def test_startup_rows_keep_their_flags(store_path):
+    store = Store(store_path)
+    startup = pd.DataFrame({"trial_key": ["9"], "model": ["m"], "system": ["s"],
+                            "phase": ["tokenizer"], "runtime_s": [0.4], "cpu_energy_j": [-1.0],
+                            "energy_source": ["imported"], "flags": [["negative_cpu_energy"]]})
+    store.write_run(RunRecord("r1", "import", "f.csv", "abc"), _rows(), startup)
+    assert store.startup_phases()["flags"].tolist() == [["negative_cpu_energy"]]
