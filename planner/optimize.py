@@ -33,13 +33,12 @@ import time
 import numpy as np
 
 from planner.arms import Arm
-from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_matrix,
-                                 coupling_rows, culprit_message, lagrangian, precheck,
-                                 undominated)
+from planner.constraints import (InfeasiblePlanError, Rows, coupling_matrix, coupling_rows,
+                                 lagrangian, precheck, undominated)
 from planner.fleet import Fleet
 from planner.lp import LPResult, solve_columns
 from planner.integer import INTEGRAL_TOL, integer_optimum
-from planner.restricted import shortfall_text, shortfalls, solve_restricted
+from planner.restricted import infeasibility, shortfalls, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
 from planner.workload import Workload
 
@@ -83,6 +82,7 @@ class Planner:
         alloc, status, how = self._allocate(cost, rows, deadline,
                                             (objective, zeta if objective == "paper" else None,
                                              rows.key()))
+        self._check_feasible(alloc, min_accuracy, status)
         value = (self.data.paper_objective(alloc, zeta) if objective == "paper"
                  else float(np.sum(alloc * self.data.energy_j)))
         name = f"optimal ({objective}" + (f", zeta={zeta:g}" if objective == "paper" else "") \
@@ -137,6 +137,19 @@ class Planner:
             raise ValueError(f"zeta must be in [0, 1], got {zeta}")
         e_hat, a_hat = self.data.normalised()
         return float(zeta) * e_hat - (1.0 - float(zeta)) * a_hat
+
+    def _check_feasible(self, alloc, min_accuracy, status) -> None:
+        """Never hand back an allocation that breaks a constraint (e.g. cut off by a limit)."""
+        broken = self.data.violations(alloc)
+        accuracy = float(np.sum(alloc * self.data.acc_tokens)) / self.data.total_tokens
+        if min_accuracy is not None and accuracy < min_accuracy - 1e-6:
+            broken.append(f"accuracy {accuracy:.6g} % < floor {min_accuracy:g} %")
+        if not broken:
+            return
+        if status == "time_limit":
+            raise PlanningTimeout("time limit reached before an integer plan meeting the "
+                                  "constraints was found (" + "; ".join(broken) + ")")
+        raise RuntimeError("internal error: the solver's plan breaks " + "; ".join(broken))
 
     @staticmethod
     def _check_floor(min_accuracy):
@@ -258,17 +271,9 @@ class Planner:
         raise AssertionError("unreachable: the last round prices every column")
 
     def _raise_infeasible(self, cost, rows: Rows, lp: LPResult | None = None):
-        """Name the constraint family that cannot be met (phase-1 LPs, always feasible)."""
         if lp is not None and not lp.status.startswith("infeasible"):
             raise RuntimeError(f"the solver failed: {lp.status}")
-        short = shortfalls(self.data, rows)
-        if not short.any():
-            raise RuntimeError("the solver reported infeasible, but a feasibility LP found "
-                               "every constraint satisfiable (numerical trouble)")
-        verdict = {f: not shortfalls(self.data, rows.without(f)).any()
-                   for f in FAMILIES if f in rows.family}
-        raise InfeasiblePlanError(culprit_message(rows, verdict) + "; at best, "
-                                  + shortfall_text(self.data, rows, short))
+        raise infeasibility(self.data, rows)
 
     def _integer(self, cost, rows, cand, reduced, lp, n_frac, deadline):
         def solve(cols, integer=True, penalty=None):

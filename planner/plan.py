@@ -113,7 +113,7 @@ class PlanData:
         out = []
         used = self.capacity_use(alloc)
         for s, system in enumerate(self.systems):
-            if used[s] > self.capacity_device_s[s] * (1 + 1e-9):
+            if used[s] > self.capacity_device_s[s] * (1 + 1e-6) + 1e-9:
                 out.append(f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
                            f"device-hours < {used[s] / 3600:.3g} used")
         served = np.bincount(self.arm_model, weights=alloc.sum(axis=0), minlength=len(self.models))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.constraints import Rows, coupling_matrix, device_scale, row_coef
+from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_matrix,
+                                 culprit_message, device_scale, row_coef)
 from planner.lp import MIP_REL_GAP, LPResult, solve_columns
 from planner.plan import PlanData
 
@@ -86,3 +87,16 @@ def shortfall_text(data: PlanData, rows: Rows, short: np.ndarray) -> str:
             parts.append(f"{rows.label[j]} missed by {short[j] * 100 / data.n_queries:.3g} "
                          "points")
     return "; ".join(parts)
+
+
+def infeasibility(data: PlanData, rows: Rows) -> Exception:
+    """The error naming which constraint family cannot be met, from phase-1 LPs (always
+    feasible, so fast), dropping one family at a time."""
+    short = shortfalls(data, rows)
+    if not short.any():
+        return RuntimeError("the solver reported infeasible, but a feasibility LP found "
+                            "every constraint satisfiable (numerical trouble)")
+    verdict = {f: not shortfalls(data, rows.without(f)).any()
+               for f in FAMILIES if f in rows.family}
+    return InfeasiblePlanError(culprit_message(rows, verdict) + "; at best, "
+                               + shortfall_text(data, rows, short))
