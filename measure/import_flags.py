@@ -9,7 +9,9 @@
 - ``implausible_gpu_power``: mean power of one GPU above ``MAX_GPU_POWER_W`` (with only a
   total column, the total is shared evenly over ``Number of GPUs``);
 - ``nonpositive_runtime``: runtime zero or negative (power checks are then skipped);
-- ``missing_energy``: the row has no energy value at all.
+- ``missing_energy``: the row has no energy value at all;
+- ``duplicate_of_stored`` (set at import): the store already holds the same measurement
+  (model, system, tokens, runtime and energies) from another file, e.g. a re-exported copy.
 """
 from __future__ import annotations
 

@@ -111,6 +111,8 @@ def import_file(path, store: Store, system: str | None = None, display_name: str
     """
     parsed = parse_file(path, system, display_name, kv_cache=kv_cache,
                         batch_size_from_file=batch_size_from_file, dtype=dtype, data=data)
+    if not store.has_run(parsed.run.run_id, parsed.run.source_sha256):
+        _flag_stored_duplicates(parsed, store)
     result = store.write_run(parsed.run, parsed.measurements, parsed.startup)
     meas = parsed.measurements
     return ImportSummary(
@@ -122,6 +124,17 @@ def import_file(path, store: Store, system: str | None = None, display_name: str
         startup_flag_counts=parsed.startup_flag_counts,
         n_added=result.inserted_measurements,
     )
+
+
+def _flag_stored_duplicates(parsed: ParsedFile, store: Store) -> None:
+    """Flag rows the store already holds from another file (``duplicate_of_stored``), so a
+    re-exported or extended copy of an imported file does not count them twice in fits."""
+    meas = parsed.measurements
+    duplicate = store.stored_duplicates(meas)
+    if any(duplicate):
+        meas["flags"] = [list(f) + ["duplicate_of_stored"] if dup else f
+                         for f, dup in zip(meas["flags"], duplicate)]
+        parsed.flag_counts = count_flags(meas, "flags")
 
 
 def _check_system(cols: ColumnMap, records, header, system: str, file: str) -> None:

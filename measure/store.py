@@ -110,6 +110,9 @@ RUN_COLUMNS = (
 )
 
 LOCK_RETRY_SECONDS = 10.0
+# Columns that make two measurements the same measurement (see Store.stored_duplicates).
+DUPLICATE_KEY = ("model", "system", "input_tokens", "output_tokens", "runtime_s",
+                 "gpu_energy_j", "cpu_energy_j")
 
 
 class StoreError(RuntimeError):
@@ -194,7 +197,7 @@ class Store:
             row = con.execute(
                 "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
                 [run_id, source_sha256],
-            ).fetchone()
+            ).fetchall()[0]
         return bool(row and row[0])
 
     def write_run(
@@ -218,7 +221,7 @@ class Store:
             present = con.execute(
                 "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
                 [run.run_id, run.source_sha256],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if present and not skip_existing_rows:
                 return WriteResult(run.run_id, 0, 0, already_present=True)
             con.execute("BEGIN TRANSACTION")
@@ -260,6 +263,25 @@ class Store:
         sql += " ORDER BY model, system, run_id, source_line, trial_key"
         return self._read(sql, params, MEASUREMENT_COLUMNS)
 
+    def stored_duplicates(self, frame: pd.DataFrame) -> list[bool]:
+        """For each row of ``frame``, whether the store already holds a measurement with the
+        same model, system, token counts, runtime and energies (a re-exported file with a new
+        hash would otherwise count the same measurements twice)."""
+        if frame.empty or not self.exists():
+            return [False] * len(frame)
+        candidates = frame[list(DUPLICATE_KEY)].assign(candidate_row=range(len(frame)))
+        same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM m.{col}" for col in DUPLICATE_KEY)
+        with self.connect(read_only=True) as con:
+            if not _table_exists(con, "measurements"):
+                return [False] * len(frame)
+            con.register("candidate_rows", candidates)
+            rows = con.execute(
+                f"SELECT DISTINCT c.candidate_row FROM candidate_rows c "
+                f"JOIN measurements m ON {same}").fetchall()
+            con.unregister("candidate_rows")
+        found = {r[0] for r in rows}
+        return [i in found for i in range(len(frame))]
+
     def startup_phases(self) -> pd.DataFrame:
         return self._read("SELECT * FROM startup_phases ORDER BY run_id, trial_key", [],
                           STARTUP_COLUMNS)
@@ -290,7 +312,7 @@ class Store:
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
+    ).fetchall()[0]
     return bool(row and row[0])
 
 

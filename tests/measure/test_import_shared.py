@@ -108,3 +108,22 @@ def test_reimport_adds_nothing_and_says_so(imported, shared_reference_dir, capsy
     assert len(before_runs) == 2
     provenance = json.loads(before_runs["provenance"].iloc[0])
     assert "Batch Size" in provenance["batch_size"]
+
+
+def test_extended_copy_of_imported_file_is_flagged_not_double_counted(shared_reference_dir,
+                                                                       tmp_path):
+    from measure.importers import import_file
+    from measure.store import Store
+
+    store = Store(tmp_path / "dup.duckdb")
+    original = shared_reference_dir / "swing-a100-grid.csv"
+    first = import_file(original, store)
+    extended = tmp_path / "grid-reexported.csv"
+    frame = pd.read_csv(original)
+    extra = frame.iloc[[-1]].assign(**{"Runtime (s)": 999.0})
+    pd.concat([frame, extra]).to_csv(extended, index=False)
+    second = import_file(extended, store)
+    assert not second.already_present
+    assert second.flag_counts.get("duplicate_of_stored") == first.n_measurements
+    unflagged = store.measurements(include_flagged=False)
+    assert len(unflagged) == first.n_measurements + 1
