@@ -30,16 +30,30 @@ def _objective(data: PlanData, alloc: np.ndarray, objective: str, zeta: float) -
     return float(np.sum(alloc * data.energy_j))
 
 
-def _plan(data, name, message, *, query_arm=None, alloc=None, objective="paper", zeta=0.5):
+def _plan(data, name, message, *, row_alloc=None, alloc=None, objective="paper", zeta=0.5):
     if alloc is None:
-        alloc = data.alloc_from_query_arms(query_arm)
+        alloc = data.alloc_from_rows(row_alloc)
     plan = make_plan(data, alloc, name=name, status="baseline", message=message,
                      objective_value=_objective(data, alloc, objective, zeta),
                      objective=objective, zeta=zeta if objective == "paper" else None,
-                     query_arm=query_arm)
+                     row_alloc=row_alloc)
     if plan.violations:
         plan.message += " (ignores the fleet's limits: " + "; ".join(plan.violations) + ")"
     return plan
+
+
+def _one_arm(data: PlanData, k: int) -> np.ndarray:
+    alloc = np.zeros(data.shape, dtype=np.int64)
+    alloc[:, k] = data.count
+    return alloc
+
+
+def round_robin_rows(counts: np.ndarray, n_arms: int) -> np.ndarray:
+    """Per input row, how many of its queries query i -> arm i mod n_arms gives each arm."""
+    offset = np.cumsum(counts) - counts
+    k = np.arange(n_arms)[None, :]
+    return ((offset[:, None] + counts[:, None] - 1 - k) // n_arms
+            - (offset[:, None] - 1 - k) // n_arms)
 
 
 def _feature(data: PlanData, feature: str) -> np.ndarray:
@@ -100,27 +114,28 @@ def run_baselines(arms: list[Arm], workload: Workload, fleet: Fleet | None = Non
     """Every baseline as a Plan, keyed by a short stable name."""
     data = data or PlanData(arms, workload, fleet or Fleet())
     kw = {"objective": objective, "zeta": zeta}
-    n = data.n_queries
     n_arms = len(data.arms)
     out: dict[str, Plan] = {}
+    counts = data.workload.queries["count"].to_numpy(np.int64)
     for k, arm in enumerate(data.arms):
         out[f"single:{arm.model}@{arm.system}"] = _plan(
             data, f"all on {arm.model} @ {arm.system}", "every query to one arm",
-            query_arm=np.full(n, k), **kw)
+            alloc=_one_arm(data, k), **kw)
     out["round_robin"] = _plan(data, "round robin", "arms in turn, in input order",
-                               query_arm=np.arange(n) % n_arms, **kw)
+                               row_alloc=round_robin_rows(counts, n_arms), **kw)
     rng = np.random.default_rng(seed)
     out["random"] = _plan(data, f"random (seed {seed})", "each query to a uniformly random arm",
-                          query_arm=rng.integers(0, n_arms, size=n), **kw)
+                          row_alloc=rng.multinomial(counts, np.full(n_arms, 1.0 / n_arms)),
+                          **kw)
     acc = np.array([a.accuracy for a in data.arms])
     top = np.flatnonzero(acc == acc.max())
-    runtime = (data.count @ data.runtime_s)[top]
+    runtime = (data.count.astype(float) @ data.runtime_s)[top]
     k = int(top[np.argmin(runtime)])
     out["most_accurate_fastest"] = _plan(
         data, f"most accurate LLM on fastest system ({data.arms[k].model} @ "
               f"{data.arms[k].system})",
         "common practice: the highest-scoring LLM, on the system where it runs the workload "
-        "fastest", query_arm=np.full(n, k), **kw)
+        "fastest", alloc=_one_arm(data, k), **kw)
     alloc = np.zeros(data.shape, dtype=np.int64)
     alloc[np.arange(data.shape[0]), np.argmin(data.energy_j, axis=1)] = data.count
     out["cheapest_energy"] = _plan(data, "cheapest energy per query",

@@ -81,6 +81,19 @@ class PlanData:
         np.add.at(alloc, (qg, query_arm), 1)
         return alloc
 
+    def alloc_from_rows(self, row_alloc: np.ndarray) -> np.ndarray:
+        """Counts matrix from per-input-row counts on each arm (rows x arms)."""
+        alloc = np.zeros(self.shape, dtype=np.int64)
+        np.add.at(alloc, self.row_group, np.asarray(row_alloc, dtype=np.int64))
+        return alloc
+
+    def query_arms_from_rows(self, row_alloc: np.ndarray) -> np.ndarray:
+        """One arm per query in input order; a row's (identical) queries fill its arms in
+        arm order."""
+        n_arms = self.shape[1]
+        arms = np.tile(np.arange(n_arms), len(row_alloc))
+        return np.repeat(arms, np.asarray(row_alloc, dtype=np.int64).ravel())
+
     def query_arms(self, alloc: np.ndarray) -> np.ndarray:
         """One arm per query in input order: a group's queries fill its arms in arm order."""
         qg, _ = self.query_groups()
@@ -142,7 +155,7 @@ class Plan:
     zeta: float | None = None
     min_accuracy: float | None = None
     violations: list[str] = field(default_factory=list)
-    query_arm: np.ndarray | None = field(repr=False, default=None)
+    row_alloc: np.ndarray | None = field(repr=False, default=None)   # rows x arms, if known
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -156,7 +169,8 @@ class Plan:
     def assignments(self) -> pd.DataFrame:
         """One row per input query, in input order, with the (model, system) serving it."""
         d = self.data
-        arm = self.query_arm if self.query_arm is not None else d.query_arms(self.alloc)
+        arm = (d.query_arms_from_rows(self.row_alloc) if self.row_alloc is not None
+               else d.query_arms(self.alloc))
         _, rows = d.query_groups()
         q = d.workload.queries
         return pd.DataFrame({

@@ -2,6 +2,7 @@
 own objective, capacity and share violations reported."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,3 +103,24 @@ def test_constrained_plan_beats_every_baseline_that_meets_the_constraints():
     assert any(b.violations for b in plans.values())
     for name, b in feasible.items():
         assert plan.objective_value <= b.objective_value + 1e-9 * abs(b.objective_value), name
+
+
+def test_round_robin_by_rows_matches_query_by_query():
+    from planner.baselines import round_robin_rows
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 9, 40)
+    per_query = np.arange(counts.sum()) % 3
+    rows = np.repeat(np.arange(len(counts)), counts)
+    expected = np.zeros((len(counts), 3), dtype=int)
+    np.add.at(expected, (rows, per_query), 1)
+    assert (round_robin_rows(counts, 3) == expected).all()
+
+
+def test_counted_rows_are_not_expanded_for_baselines():
+    arms = published_arms(["Llama-2-7b-chat-hf", "Mistral-7B-v0.1"])
+    q = pd.DataFrame({"input_tokens": [10, 20], "output_tokens": [100, 50], "task": "chat",
+                      "count": [3_000_000, 1]})
+    plans = run_baselines(arms, Workload(q, "huge"), Fleet())
+    rr = plans["round_robin"].arms.set_index("model")["queries"]
+    assert rr.sum() == 3_000_001 and abs(rr.iloc[0] - rr.iloc[1]) <= 1
