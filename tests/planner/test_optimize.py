@@ -250,3 +250,22 @@ def test_energy_interval_from_coefficient_covariances(big_planner):
     assert (hi - lo) / plan.energy_j < 0.01   # 1e-4 relative coefficient sd in the fixture
     planner = two_arm_case()                 # no covariance -> no interval, not a made-up one
     assert np.isnan(planner.solve().energy_ci_j[0])
+
+
+@pytest.mark.parametrize("zeta", [0.0, 0.25, 0.5, 0.75, 1.0])
+def test_the_papers_case_study_setting(zeta):
+    """Llama-2 7B/13B/70B with the published fits, 200 chat queries, shares 0.05/0.2/0.75
+    at 25 %: the same optimum as the paper's own per-query binary formulation."""
+    fleet = Fleet.from_dict({"min_share_fraction": 0.25,
+                             "llm": {"Llama-2-7b-chat-hf": {"share": 0.05},
+                                     "Llama-2-13b-chat-hf": {"share": 0.2},
+                                     "Llama-2-70b-chat-hf": {"share": 0.75}}})
+    arms = published_arms(["Llama-2-7b-chat-hf", "Llama-2-13b-chat-hf", "Llama-2-70b-chat-hf"],
+                          fleet)
+    planner = Planner(arms, synthetic_workload("chat", 200, seed=11), fleet)
+    plan = planner.solve("paper", zeta=zeta)
+    ref = solve_per_query(planner.data, "paper", zeta=zeta)
+    _same(plan.objective_value, ref["objective_value"])
+    served = plan.arms.set_index("model")["queries"]
+    assert served["Llama-2-7b-chat-hf"] >= 3 and served["Llama-2-13b-chat-hf"] >= 10
+    assert served["Llama-2-70b-chat-hf"] >= 38 and served.sum() == 200
