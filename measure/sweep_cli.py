@@ -52,6 +52,17 @@ def _grid_arg(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _indices_arg(text: str) -> list[int]:
+    """GPU indices: ``"0"``, ``"0,2,3"`` (0 is the first GPU)."""
+    try:
+        values = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give GPU indices like 0 or 0,1,3")
+    return values
+
+
 def _on_off(text: str) -> bool:
     if text.lower() in ("on", "true", "yes", "1"):
         return True
@@ -101,7 +112,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meters", default="auto", help="auto, or a comma list of nvml, rapl, estimate")
     p.add_argument("--watts-per-core", type=float, default=DEFAULT_WATTS_PER_CORE,
                    help="for the CPU-time estimate (default %(default)s W)")
-    p.add_argument("--gpus", type=_grid_arg, help="NVML GPU indices to meter (default: visible)")
+    p.add_argument("--gpus", type=_indices_arg,
+                   help="NVML GPU indices to meter, e.g. 0 or 0,1 (default: all visible)")
     p.add_argument("--idle-s", type=float, default=0.0,
                    help="measure idle power for this long first and subtract it (0: off)")
     p.add_argument("--min-window-s", type=float,

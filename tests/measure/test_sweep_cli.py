@@ -87,3 +87,13 @@ def test_merge_ingests_good_shards_and_names_the_bad_one(tmp_path, store_path, c
     assert main(["merge", str(tmp_path / "a.jsonl"), "--db", str(store_path)]) == 0
     assert "0 new rows" in capsys.readouterr().out
     assert main(["merge", str(tmp_path / "empty-dir"), "--db", str(store_path)]) == 1
+
+
+def test_gpu_indices_start_at_zero(capsys):
+    from measure.__main__ import build_parser
+    parser = build_parser()
+    assert parser.parse_args(["sweep", "--gpus", "0"]).gpus == [0]
+    assert parser.parse_args(["sweep", "--gpus", "0,2"]).gpus == [0, 2]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["sweep", "--gpus", "-1"])
+    assert "GPU indices like 0" in capsys.readouterr().err
