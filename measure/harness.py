@@ -37,7 +37,7 @@ from scipy import stats
 from measure.meters import DEFAULT_WATTS_PER_CORE, MeterReading, build_meter
 from measure.shards import FORMAT_VERSION, Shard, ShardError, read_shard
 from measure.store import PROJECT_ROOT, Store, StoreError
-from measure.tiny_model import TINY_MODEL_ID, canonical_dtype
+from measure.tiny_model import TINY_MODEL_ID, canonical_dtype, check_device
 
 DEFAULT_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 DEFAULT_SHARD_DIR = PROJECT_ROOT / "data" / "shards"
@@ -158,6 +158,14 @@ def run_sweep(config: SweepConfig, progress: Callable[[int, int], None] | None =
     trial in flight, like Ctrl-C."""
     config = config.validated()
     shard_dir = Path(config.shard_dir) if config.shard_dir else DEFAULT_SHARD_DIR
+    store = Store(config.db)
+    _check_writable(shard_dir, "shard folder")
+    if config.ingest:
+        _check_writable(store.path.parent, "store's folder")
+    try:
+        check_device(config.device)
+    except ValueError as exc:
+        raise SweepError(str(exc)) from None
     shard_path, prior = _shard_target(config, shard_dir)
     from measure.sweep_run import SweepRun      # the per-run state machine
 
@@ -165,10 +173,17 @@ def run_sweep(config: SweepConfig, progress: Callable[[int, int], None] | None =
                         watts_per_core=config.watts_per_core, gpu_indices=config.gpu_indices)
     try:
         with StopFlag(should_stop) as stop:
-            return SweepRun(config, meter, Store(config.db), shard_path, prior, stop,
-                            progress).run()
+            return SweepRun(config, meter, store, shard_path, prior, stop, progress).run()
     finally:
         meter.close()
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    """Fail before any measuring when a folder the sweep writes to cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SweepError(f"cannot create the {what} {folder}: {exc.strerror or exc}") from None
 
 
 def _shard_target(config: SweepConfig, shard_dir: Path) -> tuple[Path, Shard | None]:

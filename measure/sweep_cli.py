@@ -189,6 +189,9 @@ def _guarded(work):
     except (MeterUnavailable, MeterError, ModelLoadError, ShardError, StoreError) as exc:
         print(f"measure sweep: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:   # e.g. the disk filled up: every trial written so far is kept
+        print(f"measure sweep: {exc}; rerun with --resume once fixed", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("measure sweep: interrupted before the first trial", file=sys.stderr)
         return EXIT_INTERRUPTED

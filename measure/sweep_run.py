@@ -231,7 +231,7 @@ class SweepRun:
             return
         try:
             ingest_shard(read_shard(self.shard_path), self.store)
-        except StoreError as exc:   # the shard keeps everything; a later ingest or merge adds it
+        except (StoreError, OSError) as exc:   # the shard keeps everything: a merge adds it
             self.ingest_errors.append(str(exc))
             print(f"measure sweep: could not update the store yet ({exc}); the shard "
                   f"{self.shard_path} keeps every trial", file=sys.stderr)

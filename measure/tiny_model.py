@@ -60,6 +60,27 @@ def canonical_dtype(dtype: str) -> str:
                          f"{', '.join(sorted(set(DTYPES.values())))}") from None
 
 
+def check_device(device: str) -> None:
+    """Raise ValueError, naming the fix, unless torch can run on ``device`` here."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device {device!r}: use cpu, cuda or cuda:N") from None
+    if dev.type == "cpu":
+        return
+    if dev.type != "cuda":
+        raise ValueError(f"device {device!r} is not supported: use cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: torch {torch.__version__} sees no CUDA GPU here "
+                         "(a CPU-only torch build, no NVIDIA driver, or CUDA_VISIBLE_DEVICES "
+                         "hides them): use --device cpu or run on a GPU node")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: torch sees only {torch.cuda.device_count()} "
+                         "CUDA GPU(s), numbered from 0")
+
+
 def import_backends() -> None:
     """Import torch and transformers (seconds, once) so a metered model load excludes it."""
     import torch  # noqa: F401

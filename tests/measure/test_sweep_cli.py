@@ -50,6 +50,9 @@ def test_meters_lists_every_meter_and_why(capsys):
     (["--dtype", "int3"], "unknown dtype", 2),
     (["--meters", "nvml"], "nvml:", 1),                       # no GPU here: says so, and how
     (["--model", "no/such-model-dir/x"], "cannot load model", 1),
+    (["--device", "tpu"], "device 'tpu'", 2),
+    (["--device", "cuda"], "sees no CUDA GPU", 2),               # CPU-only torch here
+    (["--db", "{tmp}/a-file/x.duckdb"], "cannot create the store's folder", 2),
 ])
 def test_sweep_errors_are_one_line_without_traceback(tmp_path, capsys, extra, text, code,
                                                      monkeypatch):
@@ -59,6 +62,12 @@ def test_sweep_errors_are_one_line_without_traceback(tmp_path, capsys, extra, te
     if extra[:2] == ["--meters", "nvml"] and any(s.available for s in probe_all()
                                                  if s.name == "nvml"):
         pytest.skip("this machine has a working NVML")
+    if extra == ["--device", "cuda"]:
+        import torch
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+    (tmp_path / "a-file").write_text("not a folder")
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
     assert main(base + extra) == code                        # returns: no exception escapes
     err = capsys.readouterr().err
     assert text in err and len(err.strip().splitlines()) == 1
