@@ -15,6 +15,8 @@ divides, rather than reporting a near-zero energy.
 """
 from __future__ import annotations
 
+import importlib
+import logging
 import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -34,6 +36,26 @@ class MeterUnavailable(RuntimeError):
 
 class MeterError(RuntimeError):
     """A working meter failed during a measurement (translated from the vendor library)."""
+
+
+def vendor_module(meter: str, module: str, package: str):
+    """Import a vendor library, or raise :class:`MeterUnavailable` saying how to install it.
+
+    The import is quiet: pyRAPL logs "You need to install pymongo" through the root logger
+    on import, which would also leave a stderr handler on the root logger of our process."""
+    root = logging.getLogger()
+    guard = logging.NullHandler()
+    root.addHandler(guard)                       # no basicConfig() behind our back
+    previous = root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MeterUnavailable(meter, f"the {package} package is not installed",
+                               f"pip install {package}") from exc
+    finally:
+        logging.disable(previous)
+        root.removeHandler(guard)
 
 
 @dataclass

@@ -5,8 +5,11 @@ millijoules since the driver loaded); the meter reads it at the start and end of
 for each selected GPU.  Where the counter is unsupported (pre-Volta: ``NVMLError_NotSupported``)
 the meter samples ``nvmlDeviceGetPowerUsage`` (milliwatts) in a background thread every
 ``sample_interval_s`` (default 50 ms: 20+ samples in a 1 s window, and a waking thread that
-costs the generation well under 1%; see bench/meter_overhead.py) and integrates.  The counter updates only every ~20-100 ms, so windows shorter than
-``min_window_s`` are not measured directly: the harness repeats the work inside one window.
+costs the generation well under 1%; see bench/meter_overhead.py): energy is the samples' mean
+power (trapezoid integral over their span) times the window's duration.  The counter updates
+only every ~20-100 ms, so windows shorter than ``min_window_s`` are not measured directly:
+the harness repeats the work inside one window, and a shorter counter window is flagged
+``nvml_window_below_counter_period``.
 
 Vendor errors are translated here, at the boundary: a missing library or driver or no GPU
 becomes :class:`MeterUnavailable` with a fix; a failure mid-measurement becomes
@@ -20,18 +23,9 @@ import threading
 import time
 
 from measure.meters.base import (EnergyMeter, MeterError, MeterReading, MeterStatus,
-                                 MeterUnavailable)
+                                 MeterUnavailable, vendor_module)
 
 DEFAULT_SAMPLE_INTERVAL_S = 0.05
-
-
-def _pynvml():
-    try:
-        import pynvml
-    except ImportError as exc:
-        raise MeterUnavailable("nvml", "the nvidia-ml-py package is not installed",
-                               "pip install nvidia-ml-py") from exc
-    return pynvml
 
 
 def _init_error(pynvml, exc: Exception) -> MeterUnavailable:
@@ -72,7 +66,7 @@ class NvmlMeter(EnergyMeter):
         self._samples: dict[int, list[tuple[float, float]]] = {}
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
-        self._nv = _pynvml()
+        self._nv = vendor_module("nvml", "pynvml", "nvidia-ml-py")
         try:
             self._nv.nvmlInit()
         except self._nv.NVMLError as exc:
@@ -159,13 +153,16 @@ class NvmlMeter(EnergyMeter):
                 energy[f"gpu:{i}"] = (end_mj - start_mj) / 1000.0
             for i in self._sampled:
                 samples = self._samples[i] + [self._sample(i)]
-                energy[f"gpu:{i}"] = _integrate_mw(samples)
                 span_s = samples[-1][0] - samples[0][0]
-                power[f"gpu:{i}"] = energy[f"gpu:{i}"] / span_s if span_s > 0 else 0.0
+                mean_w = _integrate_mw(samples) / span_s if span_s > 0 else samples[-1][1] / 1e3
+                power[f"gpu:{i}"] = mean_w
+                energy[f"gpu:{i}"] = mean_w * duration_s   # the samples overhang the window
         except self._nv.NVMLError as exc:
             raise MeterError(f"nvml: reading the GPUs failed: {exc}") from exc
         energy = {k: energy[k] for k in sorted(energy, key=lambda k: int(k.split(":")[1]))}
-        return MeterReading(self.source, duration_s, energy, power or None)
+        flags = ["nvml_window_below_counter_period"] \
+            if self._start_mj and duration_s < self.min_window_s else []
+        return MeterReading(self.source, duration_s, energy, power or None, flags)
 
     def describe(self) -> dict:
         return {**super().describe(), "gpu_indices": self.gpu_indices,

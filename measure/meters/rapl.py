@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from measure.meters.base import (EnergyMeter, MeterError, MeterReading, MeterStatus,
-                                 MeterUnavailable)
+                                 MeterUnavailable, vendor_module)
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
 PERMISSION_FIX = ("since Linux 5.10 energy_uj is root-only: run as root, or "
@@ -24,15 +24,6 @@ PERMISSION_FIX = ("since Linux 5.10 energy_uj is root-only: run as root, or "
 MISSING_FIX = ("RAPL needs an Intel or AMD CPU on bare metal with the powercap driver "
                "(`sudo modprobe intel_rapl_msr`); most virtual machines have none")
 PKG, DRAM = 0, 1   # pyRAPL.Device values; pyRAPL's energy() lists (pkg, dram) per socket
-
-
-def _pyrapl():
-    try:
-        import pyRAPL
-    except ImportError as exc:
-        raise MeterUnavailable("rapl", "the pyRAPL package is not installed",
-                               "pip install pyRAPL") from exc
-    return pyRAPL
 
 
 def max_energy_ranges_uj(root: Path = POWERCAP_ROOT) -> dict[tuple[int, int], float]:
@@ -58,13 +49,13 @@ class RaplMeter(EnergyMeter):
     kind = "cpu"
     min_window_s = 0.05
 
-    def __init__(self, powercap_root: Path | str = POWERCAP_ROOT):
+    def __init__(self, powercap_root: Path | str | None = None):
         super().__init__()
-        root = Path(powercap_root)
+        root = Path(powercap_root) if powercap_root is not None else POWERCAP_ROOT
         if not root.exists():
             raise MeterUnavailable("rapl", f"{root} does not exist: no RAPL interface here",
                                    MISSING_FIX)
-        rapl = _pyrapl()
+        rapl = vendor_module("rapl", "pyRAPL", "pyRAPL")
         try:
             self.ranges_uj = max_energy_ranges_uj(root)
             self._sensor = rapl.Sensor()
@@ -111,7 +102,7 @@ class RaplMeter(EnergyMeter):
         return {**super().describe(), "domains": domains}
 
     @classmethod
-    def probe(cls, powercap_root: Path | str = POWERCAP_ROOT) -> MeterStatus:
+    def probe(cls, powercap_root: Path | str | None = None) -> MeterStatus:
         try:
             meter = cls(powercap_root)
         except MeterUnavailable as exc:
