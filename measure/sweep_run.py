@@ -171,12 +171,11 @@ class SweepRun:
         cfg = self.config
         tin, tout = cell
         prompt = make_prompt(self.loaded, tin, cfg.batch_size, (cfg.seed, tin, tout, index))
-        reading, generated = self._window(prompt, tout, reps or 1)
-        if reps is None:   # first trial of the cell: is one generation long enough to meter?
-            reps = 1
-            if reading.duration_s < self.min_window_s:   # no: repeat inside one window
-                reps = math.ceil(1.2 * self.min_window_s / max(reading.duration_s, 1e-6))
-                reading, generated = self._window(prompt, tout, reps)
+        reps = reps or 1    # the cell's repetitions so far (1 for its first trial)
+        reading, generated = self._window(prompt, tout, reps)
+        while reading.duration_s < self.min_window_s:   # too short to meter: repeat the
+            reps = math.ceil(1.2 * self.min_window_s * reps / max(reading.duration_s, 1e-6))
+            reading, generated = self._window(prompt, tout, reps)   # work in one window
         row = self._row(cell, index, reps, reading.scaled(1.0 / reps), generated)
         self.writer.write({"type": "trial", **row})
         self.new_trials += 1

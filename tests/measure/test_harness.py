@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from unittest import mock
 
+import pyRAPL
 import pytest
 
 from measure.harness import (SweepConfig, SweepError, cell_stop_reason, grid_order, run_sweep,
                              runtime_ci_halfwidth_s)
+from measure.meters import rapl
 from measure.shards import read_shard
 from measure.store import Store
 
@@ -58,21 +62,42 @@ def test_tiny_sweep_lands_rows_with_provenance_and_exact_tokens(tmp_path):
     assert visited == grid_order(cfg.validated())
 
 
-def test_short_trials_repeat_inside_one_window_and_idle_is_stored(tmp_path):
-    cfg = config(tmp_path, inputs=[8], outputs=[4], kv_cache=False, min_window_s=1.0,
-                 idle_s=0.1, max_trials=1, threads=1)   # one generation: ~10 ms << 1 s
-    result = run_sweep(cfg)
+@pytest.fixture
+def constant_power_rapl(tmp_path, monkeypatch):
+    """RAPL through pyRAPL (autospecced fake Sensor) for a package drawing a constant 25 W."""
+    zone = tmp_path / "powercap" / "intel-rapl:0"
+    zone.mkdir(parents=True)
+    (zone / "name").write_text("package-0\n")
+    (zone / "max_energy_range_uj").write_text("262143328850\n")
+    monkeypatch.setattr(rapl, "POWERCAP_ROOT", zone.parent)
+    origin = time.perf_counter()
+    with mock.patch.object(pyRAPL, "Sensor", autospec=True) as sensor_cls:
+        sensor_cls.return_value.energy.side_effect = \
+            lambda: [25e6 * (time.perf_counter() - origin), -1]     # uJ; no DRAM domain
+        yield 25.0
+
+
+def test_short_trials_repeat_inside_one_window_and_idle_is_subtracted(tmp_path,
+                                                                     constant_power_rapl):
+    cfg = config(tmp_path, inputs=[8], outputs=[4], kv_cache=False, min_window_s=0.5,
+                 idle_s=0.2, max_trials=2, min_trials=2, threads=1, meters="rapl")
+    result = run_sweep(cfg)                        # one generation: ~10 ms << 0.5 s
     shard = read_shard(result.shard_path)
-    reps = {t["repetitions"] for t in shard.trials}
-    assert len(reps) == 1 and reps.pop() > 1                     # repeated, then divided
+    assert result.energy_source == "rapl" and len(shard.trials) == 2
+    for trial in shard.trials:                     # every metered window was long enough
+        assert trial["repetitions"] > 1
+        assert trial["repetitions"] * trial["runtime_s"] >= cfg.min_window_s
     rows = Store(cfg.db).measurements()
-    assert (rows.runtime_s < 1.0).all()                          # per generation, not per window
-    assert len(rows) == 1 and shard.header["provenance"]["torch_threads"] == 1
-    assert set(rows.kv_cache) == {False}
-    assert (rows.output_tokens_generated == 4).all()
-    assert rows.idle_power_w.notna().all() and (rows.idle_power_w >= 0).all()
-    assert "idle" in set(Store(cfg.db).startup_phases().phase)
-    assert "idle_power_w" in shard.header
+    assert (rows.runtime_s < 0.5).all()                          # per generation, not per window
+    assert shard.header["provenance"]["torch_threads"] == 1
+    assert set(rows.kv_cache) == {False} and (rows.output_tokens_generated == 4).all()
+    assert set(rows.energy_source) == {"rapl"}
+    # idle: 25 W measured, stored, and subtracted (a constant 25 W nets ~0 J per generation)
+    assert rows.idle_power_w.to_numpy() == pytest.approx([25.0, 25.0], rel=0.05)
+    assert shard.header["idle_power_w"]["cpu:package-0"] == pytest.approx(25.0, rel=0.05)
+    assert (rows.cpu_energy_j.abs() < 0.1 * 25.0 * rows.runtime_s).all()
+    idle = Store(cfg.db).startup_phases().set_index("phase").loc["idle"]
+    assert idle.cpu_energy_j == pytest.approx(25.0 * idle.runtime_s, rel=0.05)   # raw
 
 
 def test_stop_after_trial_in_flight_then_resume_without_duplicates(tmp_path):
