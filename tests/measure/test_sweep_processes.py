@@ -98,32 +98,33 @@ def test_parallel_sweeps_merge_into_one_store_without_loss_or_doubles(tmp_path):
         assert set(rows.system) == {"node-a", "node-b"}
 
 
-def test_readers_see_no_lock_errors_while_a_sweep_writes(tmp_path):
+def test_readers_and_fits_see_no_lock_errors_while_a_sweep_writes(tmp_path):
+    from planner.fitting import fit_store     # what `planner fit` and the app run
+
     db = tmp_path / "store.duckdb"
-    args = [*GRID, "--min-window-s", "0.1", "--ingest-every-s", "0.2"]
-    proc = subprocess.Popen(sweep_cmd(tmp_path, *args), cwd=PROJECT_ROOT,
+    grid = ["--inputs", "8,16", "--outputs", "4,8,16", "--max-trials", "3", "--min-trials", "3"]
+    proc = subprocess.Popen(sweep_cmd(tmp_path, *grid, "--min-window-s", "0.1",
+                                      "--ingest-every-s", "0.2"), cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    reads, lock_errors, seen, fit = 0, [], [], None
+    reads, lock_errors, seen, fits_during_sweep = 0, [], [], 0
     while proc.poll() is None:
         if db.exists():
             try:
                 seen.append(len(Store(db).measurements()))
                 reads += 1
+                if seen[-1] >= 9:                 # enough rows for the fits to run
+                    reports = fit_store(Store(db))
+                    fits_during_sweep += bool(reports) and proc.poll() is None
             except StoreError as exc:
                 lock_errors.append(str(exc))
-            if fit is None and seen and seen[-1] >= 12:   # `planner fit` reading meanwhile
-                fit = subprocess.Popen([sys.executable, "-m", "planner", "fit", "--db", str(db)],
-                                       cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)
-        time.sleep(0.01)
+        time.sleep(0.02)
     out, err = proc.communicate()
     assert proc.returncode == 0, err          # and the sweep's own store updates all succeeded
+    assert "could not update the store" not in err
     assert lock_errors == []
-    assert reads > 20 and seen == sorted(seen) and 0 < seen[0] < 36 and seen[-1] <= 36
-    assert len(Store(db).measurements()) == 36
-    assert fit is not None                    # started while the sweep was still writing
-    fit_out, fit_err = fit.communicate(timeout=120)
-    assert "lock" not in fit_err.lower() and "conflict" not in fit_err.lower(), fit_err
+    assert reads > 10 and seen == sorted(seen) and 0 < seen[0] < 18 and seen[-1] <= 18
+    assert len(Store(db).measurements()) == 18
+    assert fits_during_sweep >= 1             # fitted while the sweep was still writing
 
 
 def test_ctrl_c_stops_after_the_trial_in_flight_and_leaves_a_resumable_run(tmp_path):
