@@ -115,7 +115,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=_indices_arg,
                    help="NVML GPU indices to meter, e.g. 0 or 0,1 (default: all visible)")
     p.add_argument("--idle-s", type=float, default=0.0,
-                   help="measure idle power for this long first and subtract it (0: off)")
+                   help="measure idle power for this long (at least the meter's shortest "
+                   "window) first and subtract it (0: off)")
     p.add_argument("--min-window-s", type=float,
                    help="shortest metered window; shorter trials repeat (default: meter's)")
     p.add_argument("--db", default=str(DEFAULT_DB_PATH), help="store (default %(default)s)")

@@ -107,7 +107,8 @@ class SweepRun:
                 "provenance": prov, "started_at": now_iso(), "idle_power_w": self.idle_w}
 
     def _measure_idle(self) -> None:
-        reading, _ = self._metered(lambda: time.sleep(self.config.idle_s))
+        idle_s = max(self.config.idle_s, self.min_window_s)   # no shorter than the meter resolves
+        reading, _ = self._metered(lambda: time.sleep(idle_s))
         duration = max(reading.duration_s, 1e-9)
         self.idle_w = {k: v / duration for k, v in reading.energy_j.items()}
         self._startup("idle", reading)
