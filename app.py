@@ -7,15 +7,15 @@ import streamlit as st
 
 from app_pages import cache, state
 
-st.set_page_config(page_title="LLM inference energy planner", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="LLM inference energy planner", page_icon=":material/bolt:", layout="wide")
 state.init_session()
 
 PAGES = [
-    st.Page("app_pages/planner_page.py", title="Planner", icon="🧭", default=True),
-    st.Page("app_pages/tradeoffs_page.py", title="Trade-offs", icon="📈"),
-    st.Page("app_pages/models_page.py", title="Models", icon="🧮"),
-    st.Page("app_pages/measurements_page.py", title="Measurements", icon="🔬"),
-    st.Page("app_pages/export_page.py", title="Export", icon="📤"),
+    st.Page("app_pages/planner_page.py", title="Planner", icon=":material/route:", default=True),
+    st.Page("app_pages/tradeoffs_page.py", title="Trade-offs", icon=":material/show_chart:"),
+    st.Page("app_pages/models_page.py", title="Models", icon=":material/functions:"),
+    st.Page("app_pages/measurements_page.py", title="Measurements", icon=":material/science:"),
+    st.Page("app_pages/export_page.py", title="Export", icon=":material/download:"),
 ]
 navigation = st.navigation(PAGES)
 state.sidebar(cache.n_measurements(state.store_path()))

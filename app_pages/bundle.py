@@ -12,6 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 MAX_PLANS = 64
+TIME_LIMIT_S = 15.0   # interactive solves end with the best plan found (and say so)
 MAX_FRONTIERS = 8
 
 
@@ -40,14 +41,15 @@ class PlannerBundle:
         return value
 
     def solve(self, objective: str = "paper", zeta: float = 0.5,
-              min_accuracy: float | None = None):
-        """The plan for these settings (InfeasiblePlanError propagates, uncached)."""
+              min_accuracy: float | None = None, time_limit_s: float | None = TIME_LIMIT_S):
+        """The plan for these settings (InfeasiblePlanError / PlanningTimeout propagate)."""
         key = (objective, _round(zeta) if objective == "paper" else None, _round(min_accuracy))
         with self.lock:
             if key in self._plans:
                 self._plans.move_to_end(key)
                 return self._plans[key]
-            plan = self.planner.solve(objective, zeta=float(zeta), min_accuracy=min_accuracy)
+            plan = self.planner.solve(objective, zeta=float(zeta), min_accuracy=min_accuracy,
+                                      time_limit_s=time_limit_s)
             return self._remember(self._plans, key, plan, MAX_PLANS)
 
     def baselines(self) -> dict:
@@ -78,6 +80,6 @@ class PlannerBundle:
         with self.lock:
             if floors in self._frontiers:
                 return self._frontiers[floors]
-            plans = self.planner.frontier(min_accuracies=floors)
+            plans = self.planner.frontier(min_accuracies=floors, time_limit_s=TIME_LIMIT_S)
             skipped = list(self.planner.last_stats.get("skipped", []))
             return self._remember(self._frontiers, floors, (plans, skipped), MAX_FRONTIERS)

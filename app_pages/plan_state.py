@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cache, planning, state, uploads
+from app_pages.bundle import TIME_LIMIT_S
 from app_pages.sources import ReportSet, estimated_arms
 
 log = logging.getLogger("app.plan")
@@ -117,11 +118,17 @@ def plan_context() -> PlanContext | None:
 
 def solve(ctx: PlanContext):
     """The plan for the context's settings, or None after showing why there is none."""
-    from planner.optimize import InfeasiblePlanError
+    from planner.optimize import InfeasiblePlanError, PlanningTimeout
 
     s = ctx.settings
     try:
-        return ctx.bundle.solve(s.objective, s.zeta, s.min_accuracy)
+        plan = ctx.bundle.solve(s.objective, s.zeta, s.min_accuracy)
     except InfeasiblePlanError as exc:
         st.error(f"No plan meets these settings: {exc}")
         return None
+    except PlanningTimeout as exc:
+        st.error(f"No plan within the {TIME_LIMIT_S:g} s limit: {exc}")
+        return None
+    if plan.status != "optimal":
+        st.warning(f"{plan.status}: {plan.message}")
+    return plan

@@ -110,11 +110,11 @@ def settings_dict(settings: PlanSettings) -> dict:
 # -- figures shown on the page --------------------------------------------------------
 HEADLINE = (
     # label, summary key, unit, scale, lower is better
-    ("Energy (facility)", "facility_kwh", "kWh", 1.0, True),
+    ("Energy, facility", "facility_kwh", "kWh", 1.0, True),
     ("CO2e", "co2e_g", "kg", 1e-3, True),
     ("Cost", "cost", "", 1.0, True),
     ("Accuracy", "accuracy", "%", 1.0, False),
-    ("Runtime (summed)", "runtime_s", "h", 1 / 3600, True),
+    ("Runtime, summed", "runtime_s", "h", 1 / 3600, True),
 )
 DEFAULT_BASELINE = "most_accurate_fastest"
 
@@ -122,8 +122,13 @@ DEFAULT_BASELINE = "most_accurate_fastest"
 def _num(value, unit: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    text = f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    text = f"{value:,.3g}" if abs(value) < 1e3 else f"{value:,.0f}"
     return f"{text} {unit}".strip()
+
+
+def _scaled(summary: dict, key: str, scale: float):
+    value = summary.get(key)
+    return None if value is None else value * scale
 
 
 def headline(plan_summary: dict, base_summary: dict | None) -> list[dict]:
@@ -138,11 +143,15 @@ def headline(plan_summary: dict, base_summary: dict | None) -> list[dict]:
             diff = value - base
             if unit == "%":   # accuracy: a change in points, not a relative change
                 delta = f"{diff:+.2f} pts"
+            elif base:
+                delta = f"{100 * diff / base:+.1f}%"
             else:
-                pct = f" ({100 * diff / base:+.1f}%)" if base else ""
-                delta = f"{diff:+,.4g} {unit}".strip() + pct
-        out.append({"label": label, "value": _num(value, unit), "delta": delta,
-                    "delta_color": "inverse" if lower_better else "normal"})
+                delta = f"{diff:+,.3g} {unit}".strip()
+        out.append({"label": f"{label} ({unit})" if unit else label,
+                    "value": _num(value, ""), "delta": delta,
+                    "delta_color": "inverse" if lower_better else "normal",
+                    "help": None if base_summary is None else
+                    f"{base_summary.get('name')}: {_num(_scaled(base_summary, key, scale), unit)}"})
     return out
 
 

@@ -40,7 +40,8 @@ def test_first_page_shows_a_plan_on_an_empty_store(monkeypatch, store_path):
     assert at.title[0].value == "Planner"
     assert not problems(at)
     labels = [m.label for m in at.metric]
-    assert labels == ["Energy (facility)", "CO2e", "Cost", "Accuracy", "Runtime (summed)"]
+    assert labels == ["Energy, facility (kWh)", "CO2e (kg)", "Cost", "Accuracy (%)",
+                      "Runtime, summed (h)"]
     assert all(m.delta for m in at.metric)  # every figure against the chosen baseline
     assert any("Reference catalogue" in c.value for c in at.caption)
     assert allocation(at)["queries"].sum() == 2000

@@ -1,0 +1,112 @@
+"""The real app in a real browser: `streamlit run` on localhost, Playwright driving Chromium.
+
+Open the app (a fresh store, so the reference catalogue), choose the catalogue, upload a
+workload through the file input, move zeta, see the headline figures change, download the
+allocation, visit every page; screenshots go to artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from app_pages.launch import PROJECT_ROOT, chromium_launch_options, chromium_path, running_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+N_ROWS = 400
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if chromium_path() is None:
+        pytest.skip("no chromium on this machine (Debian: apt-get install chromium); "
+                    "playwright install cannot download browsers here")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(**chromium_launch_options())
+        yield browser
+        browser.close()
+
+
+def workload_csv(path):
+    rows = ["input_tokens,output_tokens"]
+    rows += [f"{8 + (i * 37) % 300},{40 + (i * 53) % 700}" for i in range(N_ROWS)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def energy_text(page) -> str:
+    return page.locator('[data-testid="stMetricValue"]').first.inner_text()
+
+
+def wait_idle(page) -> None:
+    """Until Streamlit's 'running' indicator is gone (the script run finished)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+def go_to(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.wait_for_selector(f'h1:has-text("{title}")', timeout=60_000)
+    wait_idle(page)
+
+
+def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
+    path = workload_csv(tmp_path / "browser-workload.csv")
+    with running_app(tmp_path / "store.duckdb", tmp_path / "logs") as app:
+        page = browser.new_page(viewport={"width": 1500, "height": 2000})
+        page.goto(app.url)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+        wait_idle(page)
+        shot(page, "01-planner-first-view")
+
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Reference catalogue").click()
+        wait_idle(page)
+        assert page.get_by_text(re.compile("Fits: Reference catalogue")).count() >= 1
+
+        page.get_by_text("Upload a file").click()
+        page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached")
+        page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
+        page.get_by_text(f"browser-workload.csv: {N_ROWS} queries").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        shot(page, "02-planner-uploaded-workload")
+
+        before = energy_text(page)
+        thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+        for zeta in ("0.45", "0.4", "0.35", "0.3", "0.25"):  # one 0.05 step per key
+            thumb.focus()
+            thumb.press("ArrowLeft")
+            # the plan's caption names its zeta: it shows once that rerun has finished
+            page.get_by_text(f"optimal (paper, zeta={zeta})").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        assert page.locator('[data-testid="stSliderThumbValue"]').first.inner_text() == "0.25"
+        assert energy_text(page) != before
+        shot(page, "03-planner-zeta-moved")
+
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name=re.compile("Download the allocation")).click()
+        saved = tmp_path / "allocation.csv"
+        info.value.save_as(saved)
+        rows = list(csv.DictReader(io.StringIO(saved.read_text())))
+        assert len(rows) == N_ROWS
+        assert {"row", "input_tokens", "output_tokens", "model", "system"} <= set(rows[0])
+        assert [int(r["row"]) for r in rows] == list(range(1, N_ROWS + 1))
+
+        for title, name in (("Trade-offs", "04-tradeoffs"), ("Models", "05-models"),
+                            ("Measurements", "06-measurements"), ("Export", "07-export")):
+            go_to(page, title)
+            if title in ("Trade-offs", "Models"):
+                page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            shot(page, name)
+        page.close()
