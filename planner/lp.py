@@ -82,43 +82,71 @@ def solve_columns(cost: np.ndarray, gi: np.ndarray, counts: np.ndarray,
 
     ``penalty`` makes the coupling rows elastic: B x + s >= b with s >= 0 costing
     ``penalty`` per unit, so a restricted column set is never infeasible; the result's
-    ``slack`` says whether any row needed it.
+    ``slack`` says whether any row needed it.  A run stopped by the time limit keeps its
+    point only if that point meets every row (HiGHS hands back zeros when it found none).
     """
     silence_highs_banner()
-    x = cp.Variable(len(cost), integer=integer)
-    cons = [group_matrix(gi, len(counts)) @ x == counts, x >= 0]
     has_coupling = coupling is not None and coupling.shape[0] > 0
-    objective = cost @ x
-    slack = None
-    if has_coupling:
-        lhs = sp.csr_matrix(coupling) @ x
-        if penalty is not None:
-            slack = cp.Variable(coupling.shape[0], nonneg=True)
-            lhs = lhs + slack
-            objective = objective + penalty * cp.sum(slack)
-        cons.append(lhs >= rhs)
-    problem = cp.Problem(cp.Minimize(objective), cons)
-    opts = dict(MILP_OPTIONS if integer else LP_OPTIONS)
-    if integer and mip_abs_gap is not None:
-        opts.update(mip_rel_gap=0.0, mip_abs_gap=float(mip_abs_gap))
-    if time_limit_s is not None:
-        opts["time_limit"] = float(max(time_limit_s, 1e-3))
+    if not has_coupling:
+        coupling = None
+    problem, x, slack, rows = _problem(cost, gi, counts, coupling, rhs, integer, penalty)
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():   # status is checked by the caller
             warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-            problem.solve(solver=cp.HIGHS, highs_options=opts)
+            problem.solve(solver=cp.HIGHS,
+                          highs_options=_options(integer, mip_abs_gap, time_limit_s))
     except cp.error.SolverError as exc:
         return LPResult(f"solver_error: {exc}", None, None, None, time.perf_counter() - t0,
                         integer)
     seconds = time.perf_counter() - t0
     xv = None if x.value is None else np.asarray(x.value, dtype=float)
+    sv = None if slack is None or slack.value is None else np.asarray(slack.value, float)
+    if problem.status == "user_limit" and xv is not None and not _meets_rows(
+            xv, sv, gi, counts, coupling, rhs):
+        xv = sv = None
     y = None
-    if has_coupling and not integer and cons[2].dual_value is not None:
-        y = np.maximum(np.asarray(cons[2].dual_value, dtype=float).ravel(), 0.0)
+    if rows is not None and not integer and rows.dual_value is not None:
+        y = np.maximum(np.asarray(rows.dual_value, dtype=float).ravel(), 0.0)
     elif not integer:
         y = np.zeros(0)
-    value = None if problem.value is None or not np.isfinite(problem.value) else float(
-        problem.value)
-    sv = None if slack is None or slack.value is None else np.asarray(slack.value, float)
+    value = None if xv is None or problem.value is None or not np.isfinite(problem.value) \
+        else float(problem.value)
     return LPResult(problem.status, xv, y, value, seconds, integer, sv)
+
+
+def _problem(cost, gi, counts, coupling, rhs, integer, penalty):
+    """(problem, x, slack or None, the coupling constraint or None)."""
+    x = cp.Variable(len(cost), integer=integer)
+    cons = [group_matrix(gi, len(counts)) @ x == counts, x >= 0]
+    objective = cost @ x
+    slack = rows = None
+    if coupling is not None:
+        lhs = sp.csr_matrix(coupling) @ x
+        if penalty is not None:
+            slack = cp.Variable(coupling.shape[0], nonneg=True)
+            lhs = lhs + slack
+            objective = objective + penalty * cp.sum(slack)
+        rows = lhs >= rhs
+        cons.append(rows)
+    return cp.Problem(cp.Minimize(objective), cons), x, slack, rows
+
+
+def _options(integer: bool, mip_abs_gap: float | None, time_limit_s: float | None) -> dict:
+    opts = dict(MILP_OPTIONS if integer else LP_OPTIONS)
+    if integer and mip_abs_gap is not None:
+        opts.update(mip_rel_gap=0.0, mip_abs_gap=float(mip_abs_gap))
+    if time_limit_s is not None:
+        opts["time_limit"] = float(max(time_limit_s, 1e-3))
+    return opts
+
+
+def _meets_rows(x, slack, gi, counts, coupling, rhs, tol: float = 1e-6) -> bool:
+    """Whether a point meets the group rows, x >= 0 and the coupling rows (with its slack)."""
+    served = np.bincount(gi, weights=x, minlength=len(counts))
+    if np.any(np.abs(served - counts) > tol * np.maximum(1.0, counts)) or np.any(x < -tol):
+        return False
+    if coupling is None:
+        return True
+    lhs = sp.csr_matrix(coupling) @ x + (0.0 if slack is None else slack)
+    return bool(np.all(lhs >= np.asarray(rhs) - tol * np.maximum(1.0, np.abs(rhs))))

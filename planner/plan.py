@@ -122,8 +122,12 @@ class PlanData:
         return np.bincount(self.arm_system, weights=per_arm, minlength=len(self.systems))
 
     def violations(self, alloc: np.ndarray) -> list[str]:
-        """Capacity and minimum-share constraints an allocation breaks."""
+        """Constraints an allocation breaks: every query served once, capacity, shares."""
         out = []
+        served = np.rint(np.asarray(alloc, dtype=float).sum(axis=1)).astype(np.int64)
+        if np.any(served != self.count) or np.any(np.asarray(alloc) < 0):
+            out.append(f"serves {int(served.sum())} queries, not each of the "
+                       f"{self.n_queries} exactly once")
         used = self.capacity_use(alloc)
         for s, system in enumerate(self.systems):
             if used[s] > self.capacity_device_s[s] * (1 + 1e-6) + 1e-9:
