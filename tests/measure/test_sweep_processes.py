@@ -45,7 +45,8 @@ def wait_for(predicate, proc: subprocess.Popen, timeout_s=120.0) -> None:
         time.sleep(0.05)
 
 
-GRID = ["--inputs", "8,16,32,64", "--outputs", "4,8,16", "--max-trials", "3", "--min-trials", "3"]
+GRID = ["--inputs", "8,16", "--outputs", "4,8,16", "--max-trials", "3", "--min-trials", "3"]
+N_TRIALS = 2 * 3 * 3
 
 
 def test_kill_9_then_resume_completes_the_grid_without_duplicates(tmp_path):
@@ -53,22 +54,22 @@ def test_kill_9_then_resume_completes_the_grid_without_duplicates(tmp_path):
     shard_path = tmp_path / "shards" / "killed.jsonl"
     proc = subprocess.Popen(sweep_cmd(tmp_path, *args), cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: count_trials(shard_path) >= 8, proc)
+    wait_for(lambda: count_trials(shard_path) >= 6, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     before = {t["trial_key"]: t["runtime_s"] for t in read_shard(shard_path).trials}
-    assert 8 <= len(before) < 36 and not read_shard(shard_path).complete
+    assert 6 <= len(before) < N_TRIALS and not read_shard(shard_path).complete
 
     done = run(sweep_cmd(tmp_path, *args, "--resume"))
     assert done.returncode == 0, done.stderr
     rows = Store(tmp_path / "store.duckdb").measurements()
-    assert len(rows) == 36 and rows.trial_key.is_unique and set(rows.run_id) == {"killed"}
+    assert len(rows) == N_TRIALS and rows.trial_key.is_unique and set(rows.run_id) == {"killed"}
     assert rows.groupby(["input_tokens", "output_tokens"]).size().eq(3).all()
     kept = rows.set_index("trial_key").runtime_s
     for key, runtime_s in before.items():                  # every durable trial survived as is
         assert kept[key] == pytest.approx(runtime_s)
     shard = read_shard(shard_path)
-    assert shard.complete and len(shard.trials) == 36 and shard.sessions == 2
+    assert shard.complete and len(shard.trials) == N_TRIALS and shard.sessions == 2
 
 
 def test_parallel_sweeps_merge_into_one_store_without_loss_or_doubles(tmp_path):
@@ -102,8 +103,7 @@ def test_readers_and_fits_see_no_lock_errors_while_a_sweep_writes(tmp_path):
     from planner.fitting import fit_store     # what `planner fit` and the app run
 
     db = tmp_path / "store.duckdb"
-    grid = ["--inputs", "8,16", "--outputs", "4,8,16", "--max-trials", "3", "--min-trials", "3"]
-    proc = subprocess.Popen(sweep_cmd(tmp_path, *grid, "--min-window-s", "0.1",
+    proc = subprocess.Popen(sweep_cmd(tmp_path, *GRID, "--min-window-s", "0.1",
                                       "--ingest-every-s", "0.2"), cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     reads, lock_errors, seen, fits_during_sweep = 0, [], [], 0
@@ -122,8 +122,8 @@ def test_readers_and_fits_see_no_lock_errors_while_a_sweep_writes(tmp_path):
     assert proc.returncode == 0, err          # and the sweep's own store updates all succeeded
     assert "could not update the store" not in err
     assert lock_errors == []
-    assert reads > 10 and seen == sorted(seen) and 0 < seen[0] < 18 and seen[-1] <= 18
-    assert len(Store(db).measurements()) == 18
+    assert reads > 10 and seen == sorted(seen) and 0 < seen[0] < N_TRIALS and seen[-1] <= N_TRIALS
+    assert len(Store(db).measurements()) == N_TRIALS
     assert fits_during_sweep >= 1             # fitted while the sweep was still writing
 
 
@@ -139,11 +139,11 @@ def test_ctrl_c_stops_after_the_trial_in_flight_and_leaves_a_resumable_run(tmp_p
     assert "stopping after the trial in flight" in err and "--resume" in err
     assert "Traceback" not in err
     shard = read_shard(shard_path)
-    assert not shard.torn_tail and not shard.complete and 4 <= len(shard.trials) < 36
+    assert not shard.torn_tail and not shard.complete and 4 <= len(shard.trials) < N_TRIALS
     rows = Store(tmp_path / "store.duckdb").measurements()
     assert len(rows) == len(shard.trials)         # everything measured reached the store
 
     done = run(sweep_cmd(tmp_path, *args, "--resume"))
     assert done.returncode == 0, done.stderr
     rows = Store(tmp_path / "store.duckdb").measurements()
-    assert len(rows) == 36 and rows.trial_key.is_unique
+    assert len(rows) == N_TRIALS and rows.trial_key.is_unique
