@@ -19,8 +19,8 @@ from measure.harness import (FORMAT_VERSION, SweepConfig, SweepResult, StopFlag,
 from measure.meters import CompositeMeter, MeterReading
 from measure.shards import Shard, ShardWriter, ingest_shard, read_shard
 from measure.store import Store, StoreError
-from measure.tiny_model import (LoadedModel, generate_exact, import_backends, load_model,
-                                make_prompt)
+from measure.tiny_model import (LoadedModel, check_context_length, generate_exact, import_backends,
+                                load_model, make_prompt)
 
 
 class SweepRun:
@@ -74,6 +74,7 @@ class SweepRun:
             torch.set_num_threads(cfg.threads)
         reading, self.loaded = self._metered(
             lambda: load_model(cfg.model, cfg.device, cfg.dtype, cfg.seed, cfg.model_name))
+        check_context_length(self.loaded, max(cfg.inputs) + max(cfg.outputs))
         return reading
 
     def _start(self, load_reading: MeterReading) -> None:

@@ -125,6 +125,16 @@ def load_model(model_id: str, device: str = "cpu", dtype: str = "float32",
                    str(path.resolve()) if local else model_id, device, dtype, excluded)
 
 
+def check_context_length(loaded: LoadedModel, longest_tokens: int) -> None:
+    """Refuse a grid whose longest sequence (input + output tokens) exceeds the model's
+    context: transformers only warns, and a real model then fails mid-sweep."""
+    limit = getattr(loaded.model.config, "max_position_embeddings", None)
+    if isinstance(limit, int) and longest_tokens > limit:
+        raise ModelLoadError(
+            f"the grid's longest sequence ({longest_tokens} tokens: largest input + largest "
+            f"output) exceeds {loaded.name}'s context of {limit} tokens; shrink --inputs/--outputs")
+
+
 def _special_ids(source: str, local: bool, config) -> list[int]:
     ids = {getattr(config, k, None) for k in ("bos_token_id", "eos_token_id", "pad_token_id")}
     try:

@@ -53,6 +53,7 @@ def test_meters_lists_every_meter_and_why(capsys):
     (["--device", "tpu"], "device 'tpu'", 2),
     (["--device", "cuda"], "sees no CUDA GPU", 2),               # CPU-only torch here
     (["--db", "{tmp}/a-file/x.duckdb"], "cannot create the store's folder", 2),
+    (["--inputs", "8192"], "exceeds tiny-llama's context of 8192 tokens", 1),
 ])
 def test_sweep_errors_are_one_line_without_traceback(tmp_path, capsys, extra, text, code,
                                                      monkeypatch):
