@@ -66,13 +66,14 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None
 
 @contextmanager
 def running_app(db_path: str | Path, log_dir: str | Path, timeout_s: float = 60.0,
-                extra_env: dict | None = None) -> Iterator[RunningApp]:
+                extra_env: dict | None = None, script: str | Path = "app.py"
+                ) -> Iterator[RunningApp]:
     """``streamlit run app.py -- --db DB`` on a free localhost port, stopped on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = Path(log_dir) / f"streamlit-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--", "--db", str(db_path)]
@@ -97,3 +98,9 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Until Streamlit's 'running' indicator is gone (the script run finished)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)

@@ -22,6 +22,9 @@ def workload_controls() -> None:
         cols[0].selectbox("Shape", planning.SYNTHETIC_KINDS, key="workload_kind")
         cols[1].number_input("Queries", 1, 500_000, step=1000, key="workload_n")
         cols[2].number_input("Seed", 0, 1_000_000, key="workload_seed")
+    workload, _key = ps.workload()
+    st.plotly_chart(html_report.workload_figure(workload.queries, workload.name),
+                    width="stretch", key="workload_chart")
 
 
 def objective_controls() -> None:
@@ -35,7 +38,8 @@ def objective_controls() -> None:
                         key="min_accuracy")
 
 
-def fleet_controls(rs) -> None:
+def fleet_controls() -> None:
+    rs = state.report_set()
     with st.expander("Fleet, facility and accuracy scores", expanded=False):
         cols = st.columns(3)
         cols[0].number_input("Devices per system", 1, 100_000, key="devices")
@@ -102,17 +106,16 @@ def results(ctx) -> None:
 def page() -> None:
     st.title("Planner")
     ps.init_defaults()
-    rs = state.report_set()
     left, right = st.columns([1, 2.2], gap="large")
     with left:
-        workload_controls()
+        workload_controls()   # draws the workload chart first: plotly loads while we plan
         objective_controls()
-        fleet_controls(rs)
+        fleet_controls()
     with right:
         ctx = ps.plan_context()
         if ctx is None:
             return
-        st.caption(f"Fits: {rs.label} · {len(ctx.arms)} arms · "
+        st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · "
                    f"workload {planning.workload_caption(ctx.workload)}")
         results(ctx)
 

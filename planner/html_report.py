@@ -12,6 +12,7 @@ import html
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -21,6 +22,26 @@ J_PER_KWH = 3.6e6
 
 def arm_label(model: str, system: str, estimated: bool = False) -> str:
     return f"{model} · {system}" + (" [estimated]" if estimated else "")
+
+
+def workload_figure(queries: pd.DataFrame, name: str = "workload") -> go.Figure:
+    """Distributions of input and output tokens (weighted by count), binned here on a log
+    scale so the figure stays small whatever the workload's size."""
+    weights = queries["count"].to_numpy(float) if "count" in queries else None
+    top = max(int(queries[["input_tokens", "output_tokens"]].to_numpy().max()), 2)
+    edges = np.unique(np.round(np.geomspace(1, top + 1, 40)))
+    fig = go.Figure()
+    for col, label, color in (("input_tokens", "input", "#5C6BC0"),
+                              ("output_tokens", "output", "#2E7D32")):
+        counts, _ = np.histogram(queries[col].clip(lower=1), bins=edges, weights=weights)
+        fig.add_trace(go.Bar(x=np.sqrt(edges[:-1] * edges[1:]), y=counts, width=np.diff(edges),
+                             name=f"{label} tokens", opacity=0.65, marker_color=color))
+    fig.update_layout(title=f"Workload: {name}", barmode="overlay", height=230,
+                      xaxis={"title": "tokens", "type": "log"}, yaxis_title="queries",
+                      margin={"t": 40, "b": 30, "l": 10, "r": 10},
+                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
+                              "yanchor": "bottom"})
+    return fig
 
 
 def allocation_figure(plan, estimated_arms: frozenset = frozenset()) -> go.Figure:
@@ -110,7 +131,8 @@ class ReportInputs:
 
 
 def _figures(inputs: ReportInputs) -> list[go.Figure]:
-    figs = [allocation_figure(inputs.plan, inputs.estimated_arms),
+    figs = [workload_figure(inputs.plan.data.workload.queries, inputs.workload_name),
+            allocation_figure(inputs.plan, inputs.estimated_arms),
             comparison_figure(inputs.plan, inputs.baselines)]
     if inputs.frontier:
         figs.append(frontier_figure(inputs.frontier, inputs.baselines, inputs.plan))

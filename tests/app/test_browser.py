@@ -12,7 +12,8 @@ import re
 
 import pytest
 
-from app_pages.launch import PROJECT_ROOT, chromium_launch_options, chromium_path, running_app
+from app_pages.launch import (PROJECT_ROOT, chromium_launch_options, chromium_path, running_app,
+                              wait_idle)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
@@ -45,12 +46,6 @@ def shot(page, name: str) -> None:
 
 def energy_text(page) -> str:
     return page.locator('[data-testid="stMetricValue"]').first.inner_text()
-
-
-def wait_idle(page) -> None:
-    """Until Streamlit's 'running' indicator is gone (the script run finished)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
 def go_to(page, title: str) -> None:

@@ -131,5 +131,5 @@ def test_html_report_is_self_contained_and_escapes_names(catalogue):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<script src=" not in page and '<link rel="stylesheet" href="http' not in page
     assert len(page) > 3_000_000  # plotly.js embedded, once
-    assert page.count("Plotly.newPlot") == 4   # allocation, comparison, frontier, zeta
+    assert page.count("Plotly.newPlot") == 5   # workload, allocation, comparison, frontier, zeta
     assert "Assumptions" in page and "Wilkins" in page and "zeta" in page

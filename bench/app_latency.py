@@ -1,0 +1,159 @@
+"""Dashboard latency in a real browser (Playwright driving Debian's Chromium).
+
+Measured side by side in one run:
+
+1. server start -> first rendered chart: ``streamlit run app.py`` on a fresh store (so the
+   Planner page plans the reference catalogue with no clicks); the clock starts just before
+   the process starts and stops when the first plotly chart's SVG is in the page.  Done with
+   a cold browser cache and again (new server) with the cache warm, beside the floor: a
+   trivial Streamlit app with one plotly chart, same browser, same run.
+2. zeta change -> updated figures on a 52,002-query workload (Alpaca's size) uploaded through
+   the page's file input: one ArrowLeft on the zeta slider, until the allocation chart
+   names the new zeta and the script run has finished.  New zetas (a solve) and revisited
+   zetas (cached plans) are reported apart.
+
+Goals (issue 5): <= 3 s and <= 1 s.  Usage:
+
+    PYTHONPATH=. .venv/bin/python bench/app_latency.py [--queries 52002] [--devices N]
+
+``--devices`` sets the Planner page's devices per system (default: the page's 8, with which
+capacity binds at low zeta on this workload; a large number lifts it).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app_pages.launch import (chromium_launch_options, chromium_path,  # noqa: E402
+                              running_app, wait_idle)
+
+CHART = ".js-plotly-plot .main-svg"
+TRIVIAL_APP = """import streamlit as st
+st.title("One chart")
+st.plotly_chart({"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}]})
+"""
+
+
+def write_workload(path: Path, n: int, seed: int = 0) -> Path:
+    """Chat-like token counts (log-normal), one row per query."""
+    rng = np.random.default_rng(seed)
+    tin = np.clip(np.round(rng.lognormal(np.log(20), 0.7, n)), 4, 512).astype(int)
+    tout = np.clip(np.round(rng.lognormal(np.log(180), 0.6, n)), 8, 1024).astype(int)
+    lines = ["input_tokens,output_tokens"] + [f"{a},{b}" for a, b in zip(tin, tout)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def first_chart(browser, tmp: Path, label: str, context=None,
+                script: str | Path = "app.py") -> tuple[dict, object]:
+    context = context or browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    with running_app(tmp / f"{label}.duckdb", tmp / "logs", script=script) as app:
+        t_nav = time.monotonic()
+        page.goto(app.url)
+        page.wait_for_selector(CHART, timeout=120_000)
+        done = time.monotonic()
+        figures = {"healthy_s": app.healthy_after_s, "navigation_to_chart_s": done - t_nav,
+                   "start_to_chart_s": done - app.started_at}
+    page.close()
+    return figures, context
+
+
+def set_devices(page, devices: int) -> None:
+    page.get_by_text("Fleet, facility and accuracy scores").click()
+    box = page.get_by_label("Devices per system")
+    box.fill(str(devices))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    wait_idle(page, 300_000)
+
+
+def step_zeta(page, thumb, key: str, expected: str) -> float:
+    t0 = time.monotonic()
+    thumb.focus()
+    thumb.press(key)
+    page.locator(".js-plotly-plot .gtitle",
+                 has_text=f"zeta={expected})").first.wait_for(timeout=300_000)
+    wait_idle(page, 300_000)
+    return time.monotonic() - t0
+
+
+def zeta_latency(browser, tmp: Path, workload: Path, devices: int | None, steps: int) -> dict:
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    with running_app(tmp / "zeta.duckdb", tmp / "logs") as app:
+        page.goto(app.url)
+        page.wait_for_selector(CHART, timeout=120_000)
+        wait_idle(page)
+        if devices:
+            set_devices(page, devices)
+        page.get_by_text("Upload a file").click()
+        t0 = time.monotonic()
+        page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(workload))
+        page.locator(".js-plotly-plot .gtitle", has_text="zeta=0.5)").first.wait_for(
+            timeout=300_000)
+        page.get_by_text(f"{workload.name}: ").first.wait_for(timeout=300_000)
+        wait_idle(page, 300_000)
+        upload_s = time.monotonic() - t0
+        thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+        zetas = [round(0.5 - 0.05 * i, 2) for i in range(steps + 1)]
+        new = [step_zeta(page, thumb, "ArrowLeft", f"{z:g}") for z in zetas[1:]]
+        back = [step_zeta(page, thumb, "ArrowRight", f"{z:g}") for z in reversed(zetas[:-1])]
+    page.close()
+    return {"upload_to_plan_s": upload_s, "new_zeta_s": new, "revisited_zeta_s": back,
+            "zetas": zetas[1:]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=52_002)
+    parser.add_argument("--devices", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args(argv)
+    if chromium_path() is None:
+        print("no chromium found (apt-get install chromium)", file=sys.stderr)
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="app-latency-") as tmp_name, sync_playwright() as pw:
+        tmp = Path(tmp_name)
+        workload = write_workload(tmp / f"workload-{args.queries}.csv", args.queries)
+        browser = pw.chromium.launch(**chromium_launch_options())
+        trivial_app = tmp / "trivial_app.py"
+        trivial_app.write_text(TRIVIAL_APP)
+        trivial, _ = first_chart(browser, tmp, "trivial", script=trivial_app)
+        cold, context = first_chart(browser, tmp, "cold")
+        warm, _ = first_chart(browser, tmp, "warm", context)
+        zeta = zeta_latency(browser, tmp, workload, args.devices, args.steps)
+        browser.close()
+    report(args, trivial, cold, warm, zeta)
+    return 0
+
+
+def report(args, trivial: dict, cold: dict, warm: dict, zeta: dict) -> None:
+    print("server start -> first rendered chart (goal <= 3 s), fresh store, reference catalogue")
+    for name, f in (("one-chart app", trivial), ("cold browser cache", cold),
+                    ("warm browser cache", warm)):
+        print(f"  {name:19s} healthy {f['healthy_s']:.2f} s, navigation -> chart "
+              f"{f['navigation_to_chart_s']:.2f} s, start -> chart {f['start_to_chart_s']:.2f} s"
+              f"  ratio to goal {f['start_to_chart_s'] / 3:.2f}")
+    devices = args.devices or "8 (page default)"
+    print(f"zeta change -> updated figures (goal <= 1 s), {args.queries:,} queries uploaded, "
+          f"devices per system {devices}")
+    print(f"  upload -> first plan: {zeta['upload_to_plan_s']:.2f} s")
+    for name in ("new_zeta_s", "revisited_zeta_s"):
+        values = zeta[name]
+        print(f"  {name[:-2].replace('_', ' '):15s} median {statistics.median(values):.2f} s, "
+              f"max {max(values):.2f} s, ratio of median to goal "
+              f"{statistics.median(values):.2f}: " + ", ".join(f"{v:.2f}" for v in values))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
