@@ -31,6 +31,13 @@ def import_section() -> None:
     st.subheader("Import measurement files")
     st.caption("Paper-format CSV files (the shared reference files' layout). Flagged rows are "
                "kept and reported; re-importing the same file adds nothing.")
+    for name, ok, result in st.session_state.pop("import_results", []):
+        with st.status(f"Imported {name}" if ok else f"{name} not imported",
+                       state="complete" if ok else "error", expanded=True):
+            if ok:
+                st.table(dict(result))
+            else:
+                st.error(result)
     with st.form("import_form", clear_on_submit=True):
         files = st.file_uploader("Measurement files", type=list(uploads.MEASUREMENT_TYPES),
                                  accept_multiple_files=True, key="m_upload")
@@ -38,17 +45,16 @@ def import_section() -> None:
                                key="m_system")
         submitted = st.form_submit_button("Import")
     if submitted and files:
-        for file in files:
-            with st.status(f"Importing {file.name}", expanded=True) as status:
+        results = []
+        with st.status(f"Importing {len(files)} file(s)…"):
+            for file in files:
                 outcome = uploads.import_measurement_upload(
                     file.name, file.getvalue(), state.store_path(), system)
-                if outcome.ok:
-                    st.table(dict(uploads.import_summary_rows(outcome.value)))
-                    status.update(label=f"Imported {file.name}", state="complete")
-                else:
-                    st.error(outcome.error)
-                    status.update(label=f"{file.name} not imported", state="error")
+                results.append((file.name, outcome.ok, uploads.import_summary_rows(outcome.value)
+                                if outcome.ok else outcome.error))
+        st.session_state["import_results"] = results
         cache.clear_data()
+        st.rerun()   # redraw the charts above with the new rows
 
 
 def sweep_section() -> None:

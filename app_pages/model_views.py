@@ -68,9 +68,13 @@ def heatmap(report: FitReport, n: int = 36) -> go.Figure:
     grid = np.unique(np.round(np.geomspace(*GRID_TOKENS, n)))
     tin, tout = np.meshgrid(grid, grid)
     z = report.predict(tin.ravel(), tout.ravel()).reshape(tin.shape)
-    fig = go.Figure(go.Heatmap(x=grid, y=grid, z=z, colorscale="YlGn",
-                               colorbar={"title": {"text": report.curve.unit}},
-                               hovertemplate="tin %{x}<br>tout %{y}<br>%{z:.4g}<extra></extra>"))
+    positive = z[z > 0]
+    floor = float(positive.min()) if positive.size else 1.0
+    z_log = np.log10(np.maximum(z, floor))   # colours on a log scale; hover shows the value
+    fig = go.Figure(go.Heatmap(
+        x=grid, y=grid, z=z_log, customdata=z, colorscale="YlGn",
+        colorbar={"title": {"text": f"log10 {report.curve.unit}"}},
+        hovertemplate="tin %{x}<br>tout %{y}<br>%{customdata:.4g}<extra></extra>"))
     x0, x1 = _finite_range(report.curve.tin_range)
     y0, y1 = _finite_range(report.curve.tout_range)
     fig.add_trace(go.Scatter(x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines",

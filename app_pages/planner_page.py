@@ -17,14 +17,17 @@ def workload_controls() -> None:
             st.error(st.session_state["upload_error"])
         if "uploaded_workload" not in st.session_state:
             st.info("No workload uploaded yet: planning the synthetic one meanwhile.")
+        else:
+            st.caption(f"Planning {st.session_state['uploaded_workload'].name}; upload "
+                       "another file to replace it.")
     else:
         cols = st.columns(3)
         cols[0].selectbox("Shape", planning.SYNTHETIC_KINDS, key="workload_kind")
         cols[1].number_input("Queries", 1, 500_000, step=1000, key="workload_n")
         cols[2].number_input("Seed", 0, 1_000_000, key="workload_seed")
     workload, _key = ps.workload()
-    st.plotly_chart(html_report.workload_figure(workload.queries, workload.name),
-                    width="stretch", key="workload_chart")
+    st.plotly_chart(html_report.workload_figure(workload.queries), width="stretch",
+                    key="workload_chart")
 
 
 def objective_controls() -> None:

@@ -109,12 +109,12 @@ def settings_dict(settings: PlanSettings) -> dict:
 
 # -- figures shown on the page --------------------------------------------------------
 HEADLINE = (
-    # label, summary key, unit, scale, lower is better
-    ("Energy, facility", "facility_kwh", "kWh", 1.0, True),
-    ("CO2e", "co2e_g", "kg", 1e-3, True),
-    ("Cost", "cost", "", 1.0, True),
-    ("Accuracy", "accuracy", "%", 1.0, False),
-    ("Runtime, summed", "runtime_s", "h", 1 / 3600, True),
+    # label, summary key, unit, scale, lower is better, what it is
+    ("Energy", "facility_kwh", "kWh", 1.0, True, "facility energy: IT energy × PUE"),
+    ("CO2e", "co2e_g", "kg", 1e-3, True, "facility energy × grid carbon intensity"),
+    ("Cost", "cost", "", 1.0, True, "facility energy × price per kWh"),
+    ("Accuracy", "accuracy", "%", 1.0, False, "token-weighted mean A_K"),
+    ("Runtime", "runtime_s", "h", 1 / 3600, True, "summed over queries, one at a time"),
 )
 DEFAULT_BASELINE = "most_accurate_fastest"
 
@@ -134,7 +134,7 @@ def _scaled(summary: dict, key: str, scale: float):
 def headline(plan_summary: dict, base_summary: dict | None) -> list[dict]:
     """st.metric arguments: the plan's figures, each with its change against the baseline."""
     out = []
-    for label, key, unit, scale, lower_better in HEADLINE:
+    for label, key, unit, scale, lower_better, meaning in HEADLINE:
         value = plan_summary.get(key)
         value = None if value is None else value * scale
         delta = None
@@ -147,11 +147,13 @@ def headline(plan_summary: dict, base_summary: dict | None) -> list[dict]:
                 delta = f"{100 * diff / base:+.1f}%"
             else:
                 delta = f"{diff:+,.3g} {unit}".strip()
+        versus = ("" if base_summary is None else f"; {base_summary.get('name')}: "
+                  f"{_num(_scaled(base_summary, key, scale), unit)}")
         out.append({"label": f"{label} ({unit})" if unit else label,
-                    "value": _num(value, ""), "delta": delta,
+                    "value": f"{value:.1f}" if unit == "%" and value is not None
+                    else _num(value, ""), "delta": delta,
                     "delta_color": "inverse" if lower_better else "normal",
-                    "help": None if base_summary is None else
-                    f"{base_summary.get('name')}: {_num(_scaled(base_summary, key, scale), unit)}"})
+                    "help": meaning + versus})
     return out
 
 

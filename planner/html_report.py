@@ -24,7 +24,7 @@ def arm_label(model: str, system: str, estimated: bool = False) -> str:
     return f"{model} · {system}" + (" [estimated]" if estimated else "")
 
 
-def workload_figure(queries: pd.DataFrame, name: str = "workload") -> go.Figure:
+def workload_figure(queries: pd.DataFrame, title: str | None = None) -> go.Figure:
     """Distributions of input and output tokens (weighted by count), binned here on a log
     scale so the figure stays small whatever the workload's size."""
     weights = queries["count"].to_numpy(float) if "count" in queries else None
@@ -36,11 +36,10 @@ def workload_figure(queries: pd.DataFrame, name: str = "workload") -> go.Figure:
         counts, _ = np.histogram(queries[col].clip(lower=1), bins=edges, weights=weights)
         fig.add_trace(go.Bar(x=np.sqrt(edges[:-1] * edges[1:]), y=counts, width=np.diff(edges),
                              name=f"{label} tokens", opacity=0.65, marker_color=color))
-    fig.update_layout(title=f"Workload: {name}", barmode="overlay", height=230,
+    fig.update_layout(title=title, barmode="overlay", height=260 if title else 220,
                       xaxis={"title": "tokens", "type": "log"}, yaxis_title="queries",
-                      margin={"t": 40, "b": 30, "l": 10, "r": 10},
-                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
-                              "yanchor": "bottom"})
+                      margin={"t": 70 if title else 30, "b": 30, "l": 10, "r": 10},
+                      legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
     return fig
 
 
@@ -131,7 +130,8 @@ class ReportInputs:
 
 
 def _figures(inputs: ReportInputs) -> list[go.Figure]:
-    figs = [workload_figure(inputs.plan.data.workload.queries, inputs.workload_name),
+    figs = [workload_figure(inputs.plan.data.workload.queries,
+                            f"Workload: {inputs.workload_name}"),
             allocation_figure(inputs.plan, inputs.estimated_arms),
             comparison_figure(inputs.plan, inputs.baselines)]
     if inputs.frontier:

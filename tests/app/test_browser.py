@@ -17,6 +17,9 @@ from app_pages.launch import (PROJECT_ROOT, chromium_launch_options, chromium_pa
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+# The shared reference data, where the clone sits beside ../shared (optional here).
+SHARED_SWEEPS = (PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024"
+                 / "systems-sweeps.csv")
 N_ROWS = 400
 
 
@@ -65,7 +68,7 @@ def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
         shot(page, "01-planner-first-view")
 
         sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.get_by_text("Reference catalogue").click()
+        sidebar.get_by_text("Reference catalogue", exact=True).click()
         wait_idle(page)
         assert page.get_by_text(re.compile("Fits: Reference catalogue")).count() >= 1
 
@@ -98,10 +101,32 @@ def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
         assert [int(r["row"]) for r in rows] == list(range(1, N_ROWS + 1))
 
         for title, name in (("Trade-offs", "04-tradeoffs"), ("Models", "05-models"),
-                            ("Measurements", "06-measurements"), ("Export", "07-export")):
+                            ("Export", "06-export"), ("Measurements", "07-measurements")):
             go_to(page, title)
             if title in ("Trade-offs", "Models"):
                 page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
             assert page.locator('[data-testid="stException"]').count() == 0
             shot(page, name)
+        if SHARED_SWEEPS.exists():
+            import_and_fit(page)
         page.close()
+
+
+def import_and_fit(page) -> None:
+    """Upload the shared sweeps file on the Measurements page, then plan from the store."""
+    page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(SHARED_SWEEPS))
+    page.get_by_role("button", name="Import").click()
+    page.get_by_text("Imported systems-sweeps.csv").first.wait_for(timeout=60_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_text("negative_cpu_energy").count() >= 1
+    shot(page, "08-measurements-imported")
+    page.locator('[data-testid="stSidebar"]').get_by_text("This store", exact=True).click()
+    go_to(page, "Models")
+    page.get_by_text("measured vs predicted").first.wait_for(timeout=120_000)
+    shot(page, "09-models-store")
+    go_to(page, "Planner")
+    page.get_by_text(re.compile("Fits: Fits of the measurements in store")).first.wait_for(
+        timeout=120_000)
+    wait_idle(page)
+    shot(page, "10-planner-store")

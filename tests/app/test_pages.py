@@ -40,8 +40,7 @@ def test_first_page_shows_a_plan_on_an_empty_store(monkeypatch, store_path):
     assert at.title[0].value == "Planner"
     assert not problems(at)
     labels = [m.label for m in at.metric]
-    assert labels == ["Energy, facility (kWh)", "CO2e (kg)", "Cost", "Accuracy (%)",
-                      "Runtime, summed (h)"]
+    assert labels == ["Energy (kWh)", "CO2e (kg)", "Cost", "Accuracy (%)", "Runtime (h)"]
     assert all(m.delta for m in at.metric)  # every figure against the chosen baseline
     assert any("Reference catalogue" in c.value for c in at.caption)
     assert allocation(at)["queries"].sum() == 2000
@@ -148,3 +147,27 @@ def test_export_page_offers_three_downloads(monkeypatch, store_path):
     labels = " | ".join(b.label for b in at.download_button)
     assert "CSV" in labels and "JSON" in labels and "HTML" in labels
     assert any("Reference catalogue" in t.value for t in at.text)
+
+
+def test_measurement_upload_through_the_page(monkeypatch, store_path, shared_reference_dir):
+    at = fresh_app(monkeypatch, store_path)
+    at.switch_page("app_pages/measurements_page.py").run()
+    data = (shared_reference_dir / "systems-sweeps.csv").read_bytes()
+    at.file_uploader(key="m_upload").set_value([("systems-sweeps.csv", data, "text/csv")])
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not problems(at), problems(at)
+    assert any(s.label == "Imported systems-sweeps.csv" for s in at.status)
+    flags = [t for t in at.table if "negative_cpu_energy" in str(t.value)]
+    assert flags, "the import summary names the flagged rows"
+    assert len(at.get("plotly_chart")) == 2      # the new rows are plotted at once
+    assert at.sidebar.caption[0].value.endswith("measurements") and "0 measurements" not in \
+        at.sidebar.caption[0].value
+
+
+def test_bad_measurement_upload_is_reported(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    at.switch_page("app_pages/measurements_page.py").run()
+    at.file_uploader(key="m_upload").set_value([("junk.csv", b"hello\x00world", "text/csv")])
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert any("junk.csv" in e.value for e in at.error), [e.value for e in at.error]

@@ -66,11 +66,11 @@ def test_headline_deltas_against_a_baseline():
     base = {"facility_kwh": 10.0, "co2e_g": 4000.0, "cost": 1.5, "accuracy": 62.5,
             "runtime_s": 3600.0, "name": "common practice"}
     metrics = {m["label"]: m for m in planning.headline(plan, base)}
-    assert metrics["Energy, facility (kWh)"]["delta"] == "-50.0%"
+    assert metrics["Energy (kWh)"]["delta"] == "-50.0%"
     assert metrics["CO2e (kg)"]["value"] == "2"
     assert metrics["Accuracy (%)"]["delta"] == "-2.50 pts"
-    assert metrics["Runtime, summed (h)"]["delta"] == "+100.0%"
-    assert metrics["Energy, facility (kWh)"]["delta_color"] == "inverse"
+    assert metrics["Runtime (h)"]["delta"] == "+100.0%"
+    assert metrics["Energy (kWh)"]["delta_color"] == "inverse"
     assert "common practice" in metrics["Cost"]["help"]
     assert all(m["delta"] is None for m in planning.headline(plan, None))
 
