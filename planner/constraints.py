@@ -32,9 +32,16 @@ class Rows:
     index: list[int] = field(default_factory=list)     # model / system index, -1 for accuracy
     rhs: list[float] = field(default_factory=list)
     value: list[float] = field(default_factory=list)   # in the user's units
+    coef: list[np.ndarray | None] = field(default_factory=list)   # own coefficients, or None
 
     def __len__(self) -> int:
         return len(self.family)
+
+    def append(self, family: str, label: str, index: int, rhs: float, value: float,
+               coef: np.ndarray | None = None) -> None:
+        for name, item in (("family", family), ("label", label), ("index", index),
+                           ("rhs", rhs), ("value", value), ("coef", coef)):
+            getattr(self, name).append(item)
 
     def key(self) -> tuple:
         return tuple(zip(self.family, self.label))
@@ -42,31 +49,23 @@ class Rows:
     def without(self, family: str) -> "Rows":
         keep = [i for i, f in enumerate(self.family) if f != family]
         return Rows(*[[getattr(self, a)[i] for i in keep]
-                      for a in ("family", "label", "index", "rhs", "value")])
+                      for a in ("family", "label", "index", "rhs", "value", "coef")])
 
 
 def coupling_rows(data: PlanData, min_accuracy: float | None) -> Rows:
     rows = Rows()
     for model, need in sorted(data.min_queries.items()):
-        rows.family.append("share")
-        rows.label.append(f"{model}'s minimum share ({need} queries)")
-        rows.index.append(data.models.index(model) if model in data.models else -1)
-        rows.rhs.append(float(need))
-        rows.value.append(float(need))
+        rows.append("share", f"{model}'s minimum share ({need} queries)",
+                    data.models.index(model) if model in data.models else -1,
+                    float(need), float(need))
     for s, system in enumerate(data.systems):
-        if np.isfinite(data.capacity_device_s[s]):
-            rows.family.append("capacity")
-            rows.label.append(f"{system} capacity "
-                              f"({data.capacity_device_s[s] / 3600:.4g} device-hours)")
-            rows.index.append(s)
-            rows.rhs.append(-data.capacity_device_s[s] / device_scale(data))
-            rows.value.append(data.capacity_device_s[s])
+        cap = data.capacity_device_s[s]
+        if np.isfinite(cap):
+            rows.append("capacity", f"{system} capacity ({cap / 3600:.4g} device-hours)", s,
+                        -cap / device_scale(data), cap)
     if min_accuracy is not None:
-        rows.family.append("accuracy")
-        rows.label.append(f"accuracy floor {min_accuracy:g} %")
-        rows.index.append(-1)
-        rows.rhs.append(float(min_accuracy) * data.n_queries / 100.0)
-        rows.value.append(float(min_accuracy))
+        rows.append("accuracy", f"accuracy floor {min_accuracy:g} %", -1,
+                    float(min_accuracy) * data.n_queries / 100.0, float(min_accuracy))
     return rows
 
 
@@ -77,6 +76,8 @@ def device_scale(data: PlanData) -> float:
 
 def row_coef(data: PlanData, rows: Rows, j: int) -> np.ndarray:
     """Dense (groups x arms) coefficients of coupling row j."""
+    if rows.coef[j] is not None:
+        return rows.coef[j]
     family, idx = rows.family[j], rows.index[j]
     if family == "share":
         return np.broadcast_to((data.arm_model == idx).astype(float), data.shape)
@@ -103,10 +104,12 @@ def lagrangian(data: PlanData, rows: Rows, cost: np.ndarray, y: np.ndarray) -> n
 
 def undominated(data: PlanData, cost: np.ndarray) -> np.ndarray:
     """Columns worth considering: per group and LLM, its cheapest arm on a system without
-    a capacity limit, and any arm of that LLM on a limited system that is cheaper still.
+    a capacity limit (of equal costs, the one of least energy), and any arm of that LLM on
+    a limited system that comes before it in (cost, energy) order.
 
     Arms of one LLM share its share row and accuracy; one on an unlimited system uses no
-    capacity, so moving queries to it from a costlier arm of the same LLM never hurts.
+    capacity, so moving queries to it from an arm of the same LLM that is no cheaper and
+    (at equal cost) uses no less energy never hurts, nor breaks ties toward more energy.
     """
     d = data
     allowed = np.ones(d.shape, dtype=bool)
@@ -116,11 +119,18 @@ def undominated(data: PlanData, cost: np.ndarray) -> np.ndarray:
         free = np.flatnonzero((d.arm_model == m) & unlimited)
         if not len(free):
             continue
-        keep = free[np.argmin(cost[:, free], axis=1)]
-        best = cost[rows_g, keep]
+        keep = free[lexicographic_argmin(cost[:, free], d.energy_j[:, free])]
+        best, best_e = cost[rows_g, keep], d.energy_j[rows_g, keep]
         for k in np.flatnonzero(d.arm_model == m):
-            allowed[:, k] = (k == keep) | ((~unlimited[k]) & (cost[:, k] < best))
+            before = (cost[:, k] < best) | ((cost[:, k] == best) & (d.energy_j[:, k] < best_e))
+            allowed[:, k] = (k == keep) | ((~unlimited[k]) & before)
     return allowed
+
+
+def lexicographic_argmin(cost: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """Per row the column of least cost and, of equal costs, of least energy."""
+    tied = cost == cost.min(axis=1, keepdims=True)
+    return np.argmin(np.where(tied, energy, np.inf), axis=1)
 
 
 def _hours(seconds: float) -> str:
@@ -166,6 +176,7 @@ def precheck(data: PlanData, rows: Rows) -> None:
             raise InfeasiblePlanError(
                 f"total capacity {_hours(capacity)} device-hours < {_hours(needed)} needed to "
                 f"serve all {data.n_queries} queries even on their fastest arms")
+    _single_query_fits(data)
     if "accuracy" in rows.family:
         floor = rows.value[rows.family.index("accuracy")]
         best = float(data.count @ data.acc_tokens.max(axis=1)) / data.total_tokens
@@ -173,6 +184,21 @@ def precheck(data: PlanData, rows: Rows) -> None:
             raise InfeasiblePlanError(
                 f"accuracy floor {floor:g} % is above the best achievable {best:.4g} % "
                 f"(every query on its most accurate LLM)")
+
+
+def _single_query_fits(data: PlanData) -> None:
+    """Every query needs some arm whose system's whole capacity holds one such query."""
+    cap = data.capacity_device_s[data.arm_system][None, :]
+    fits = (data.device_s <= cap * (1 + 1e-9)).any(axis=1)
+    if fits.all():
+        return
+    g = int(np.flatnonzero(~fits)[0])
+    k = int(np.argmin(data.device_s[g] - cap[0]))
+    raise InfeasiblePlanError(
+        f"a query of {data.tin[g]:g} input and {data.tout[g]:g} output tokens needs "
+        f"{_hours(data.device_s[g, k])} device-hours on {data.arms[k].name}, more than "
+        f"{data.systems[data.arm_system[k]]} capacity {_hours(cap[0, k])} device-hours "
+        "(and no arm's system holds it)")
 
 
 def culprit_message(rows: Rows, feasible_without: dict[str, bool]) -> str:

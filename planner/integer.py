@@ -16,6 +16,7 @@ import numpy as np
 
 from planner.lp import MIP_REL_GAP, LPResult
 from planner.plan import PlanData
+from planner.restricted import allocation
 
 INTEGRAL_TOL = 1e-6
 
@@ -60,3 +61,27 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     cols = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
     return (solve(cols), cols,
             "over every column whose reduced cost is within the integrality gap", gap)
+
+
+class PlanningTimeout(RuntimeError):
+    """The time limit ended before any plan meeting the constraints was found."""
+
+
+def integer_plan(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarray,
+                 cand: np.ndarray, reduced: np.ndarray, lp: LPResult, lp_summary: str,
+                 on_infeasible: Callable[[], Exception]) -> tuple[np.ndarray, str, str, float]:
+    """(allocation, status, how, gap) of the integer phase after a fractional LP optimum."""
+    gi, _ = np.nonzero(cand)
+    n_frac = len(np.unique(gi[np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL]))
+    final, cols, note, gap = integer_optimum(solve, data, cost, cand, reduced, lp)
+    if not final.has_solution:
+        if final.status.startswith("infeasible"):
+            raise on_infeasible()
+        raise PlanningTimeout(f"no integer plan found: {final.status}")
+    status = "time_limit" if final.status == "user_limit" else "optimal"
+    how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
+           f"({lp_summary}); solved as an integer program (HiGHS MILP) over "
+           f"{int(cols.sum())} columns, {note}")
+    if status == "time_limit":
+        how = "time limit reached: best integer plan found, optimality not proven; " + how
+    return allocation(data, cols, final.x), status, how, gap

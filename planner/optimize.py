@@ -25,6 +25,9 @@ accuracy rows can make it fractional.  The solution is checked, and if fractiona
 integer program is solved (HiGHS MILP) over every column whose LP reduced cost is within
 the gap between an integer solution and the LP bound -- no other column can appear in a
 better integer solution, so that optimum is the full problem's.  Nothing is rounded.
+
+Ties: of plans with the optimal paper objective, the least energy (``planner.tiebreak``, a
+lexicographic second stage; at zeta = 0 energy is otherwise no part of the choice).
 """
 from __future__ import annotations
 
@@ -33,13 +36,15 @@ import time
 import numpy as np
 
 from planner.arms import Arm
-from planner.constraints import (InfeasiblePlanError, Rows, coupling_matrix, coupling_rows,
-                                 lagrangian, precheck, undominated)
+from planner.constraints import (InfeasiblePlanError, Rows, coupling_rows,
+                                 lagrangian, lexicographic_argmin, precheck, undominated)
 from planner.fleet import Fleet
-from planner.lp import LPResult, solve_columns
-from planner.integer import INTEGRAL_TOL, integer_optimum
-from planner.restricted import infeasibility, shortfalls, solve_restricted
+from planner.lp import LPResult
+from planner.integer import INTEGRAL_TOL, PlanningTimeout, integer_plan
+from planner.restricted import allocation, infeasibility, shortfalls, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
+from planner.pricing import candidates, sample_duals
+from planner.tiebreak import energy_ties, least_energy
 from planner.workload import Workload
 
 __all__ = ["Planner", "Plan", "InfeasiblePlanError", "PlanningTimeout", "OBJECTIVES"]
@@ -48,10 +53,6 @@ OBJECTIVES = ("paper", "energy")
 SAMPLE_GROUPS = 1000        # groups in the LP that supplies starting duals
 FULL_LP_GROUPS = 3000       # below this, solve over every column at once
 MAX_ROUNDS = 8              # column-generation rounds before solving over every column
-
-
-class PlanningTimeout(RuntimeError):
-    """The time limit ended before any plan meeting the constraints was found."""
 
 
 class Planner:
@@ -81,7 +82,7 @@ class Planner:
         precheck(self.data, rows)
         alloc, status, how = self._allocate(cost, rows, deadline,
                                             (objective, zeta if objective == "paper" else None,
-                                             rows.key()))
+                                             rows.key()), ties=self._ties(objective, zeta))
         self._check_feasible(alloc, min_accuracy, status)
         value = (self.data.paper_objective(alloc, zeta) if objective == "paper"
                  else float(np.sum(alloc * self.data.energy_j)))
@@ -160,27 +161,43 @@ class Planner:
         return float(min_accuracy)
 
     # -- solving -----------------------------------------------------------------------
-    def _allocate(self, cost, rows: Rows, deadline, key) -> tuple[np.ndarray, str, str]:
+    def _allocate(self, cost, rows: Rows, deadline, key, ties=False
+                  ) -> tuple[np.ndarray, str, str]:
+        """(allocation, status, how).  ``ties`` "all": of the plans of optimal cost, the
+        least energy; "exact": the same, when some query has arms of exactly equal cost."""
         d = self.data
         if not len(rows):
             alloc = np.zeros(d.shape, dtype=np.int64)
-            alloc[np.arange(d.shape[0]), np.argmin(cost, axis=1)] = d.count
+            alloc[np.arange(d.shape[0]), lexicographic_argmin(cost, d.energy_j)] = d.count
             self.last_stats = {"method": "argmin", "rounds": 0, "columns": d.shape[0]}
             return alloc, "optimal", ("no coupling constraints: every distinct query takes "
-                                      "its cheapest arm (integral by construction)")
+                                      "its cheapest arm (of equal costs, the least energy; "
+                                      "integral by construction)")
         lp, cand, lagr = self._column_generation(cost, rows, deadline, key)
         if lp.status == "user_limit":
-            return self._timed_out(lp, cand, cost, rows, deadline)
-        x = lp.x
-        gi, ki = np.nonzero(cand)
-        frac = np.abs(x - np.rint(x)) > INTEGRAL_TOL
-        if not frac.any():
-            alloc = np.zeros(d.shape, dtype=np.int64)
-            alloc[gi, ki] = np.rint(x).astype(np.int64)
-            return alloc, "optimal", (f"LP optimum is an integral vertex "
+            self._timed_out()
+        integral = not np.any(np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL)
+        if integral:
+            alloc = allocation(d, cand, lp.x)
+            status, how = "optimal", (f"LP optimum is an integral vertex "
                                       f"({self._lp_summary()}): no integer program needed")
-        n_frac = len(np.unique(gi[frac]))
-        return self._integer(cost, rows, cand, lagr, lp, n_frac, deadline)
+        else:
+            alloc, status, how = self._integer(cost, rows, cand, lagr, lp, deadline)
+        if status == "optimal" and (ties == "all" or ties == "exact" and energy_ties(
+                d, cost, np.isfinite(lagr))):
+            alloc, note = least_energy(d, rows, cost, alloc, lp, lagr, integral,
+                                       
+                                       lambda r, c, cols, integer: self._solve(
+                                           c, r, cols, deadline, integer=integer))
+            how += note
+        return alloc, status, how
+
+    @staticmethod
+    def _ties(objective: str, zeta: float) -> str | None:
+        """At zeta = 0 energy is no part of the cost: equal costs are everywhere."""
+        if objective != "paper":
+            return None
+        return "all" if float(zeta) == 0.0 else "exact"
 
     def _lp_summary(self) -> str:
         s = self.last_stats
@@ -194,34 +211,13 @@ class Planner:
         return solve_restricted(self.data, rows, cost, cand, integer=integer, penalty=penalty,
                                 time_limit_s=self._remaining(deadline))
 
-    def _candidates(self, lagr: np.ndarray, scale: float) -> np.ndarray:
-        """Per group the arm of least Lagrangian cost, plus up to CANDIDATE_CAP - 1 more
-        within CANDIDATE_BAND * scale of it."""
-        order = np.argsort(lagr, axis=1)[:, :self.CANDIDATE_CAP]
-        picked = np.take_along_axis(lagr, order, axis=1)
-        keep = picked <= picked[:, :1] + self.CANDIDATE_BAND * scale
-        cand = np.zeros(lagr.shape, dtype=bool)
-        np.put_along_axis(cand, order, keep, axis=1)
-        return cand
-
     def _start_duals(self, cost, rows: Rows, deadline, key, allowed) -> np.ndarray:
-        """Duals of the LP over a seeded sample of groups (right-hand sides scaled to it)."""
         if key in self._warm_y:
             return self._warm_y[key]
         if self._hint_y is not None and self._hint_y[0] == rows.family:
             return self._hint_y[1]          # a neighbouring frontier point's duals
-        d = self.data
-        rng = np.random.default_rng(self.seed)
-        sample = np.sort(rng.choice(d.shape[0], size=SAMPLE_GROUPS, replace=False))
-        frac = d.count[sample].sum() / d.n_queries
-        gs, ki = np.nonzero(allowed[sample])
-        res = solve_columns(cost[sample[gs], ki], gs, d.count[sample].astype(float),
-                            coupling_matrix(d, rows, sample[gs], ki),
-                            np.asarray(rows.rhs, float) * frac,
-                            time_limit_s=self._remaining(deadline))
-        if res.status == "optimal" and res.y is not None:
-            return res.y
-        return np.zeros(len(rows))
+        return sample_duals(self.data, rows, cost, allowed, self.seed, SAMPLE_GROUPS,
+                            self._remaining(deadline))
 
     def _column_generation(self, cost, rows: Rows, deadline, key):
         """Restricted LPs with elastic coupling rows, priced until no column is missing.
@@ -241,7 +237,8 @@ class Planner:
         else:
             y0 = self._start_duals(cost, rows, deadline, key, allowed)
             lagr0 = np.where(allowed, lagrangian(d, rows, cost, y0), np.inf)
-            cand = self._candidates(lagr0, float(np.mean(np.abs(cost))))
+            cand = candidates(lagr0, float(np.mean(np.abs(cost))), self.CANDIDATE_BAND,
+                              self.CANDIDATE_CAP)
         for rounds in range(1, MAX_ROUNDS + 2):
             elastic = not np.array_equal(cand, allowed)
             if rounds > MAX_ROUNDS:
@@ -275,28 +272,18 @@ class Planner:
             raise RuntimeError(f"the solver failed: {lp.status}")
         raise infeasibility(self.data, rows)
 
-    def _integer(self, cost, rows, cand, reduced, lp, n_frac, deadline):
+    def _integer(self, cost, rows, cand, reduced, lp, deadline):
         def solve(cols, integer=True, penalty=None):
             return self._solve(cost, rows, cols, deadline, integer=integer, penalty=penalty)
 
-        final, cols, note, gap = integer_optimum(solve, self.data, cost, cand, reduced, lp)
+        alloc, status, how, gap = integer_plan(
+            solve, self.data, cost, cand, reduced, lp, self._lp_summary(),
+            lambda: infeasibility(self.data, rows, integer=True))
         if gap is not None:
             self.last_stats["integrality_gap"] = gap
-        if not final.has_solution:
-            if final.status.startswith("infeasible"):
-                self._raise_infeasible(cost, rows, final)
-            raise PlanningTimeout(f"no integer plan found: {final.status}")
-        gi, ki = np.nonzero(cols)
-        alloc = np.zeros(self.data.shape, dtype=np.int64)
-        alloc[gi, ki] = np.rint(final.x).astype(np.int64)
-        status = "time_limit" if final.status == "user_limit" else "optimal"
-        how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
-               f"({self._lp_summary()}); solved as an integer program (HiGHS MILP) over "
-               f"{int(cols.sum())} columns, {note}")
-        if status == "time_limit":
-            how = "time limit reached: best integer plan found, optimality not proven; " + how
         return alloc, status, how
 
-    def _timed_out(self, lp, cand, cost, rows, deadline):
+    @staticmethod
+    def _timed_out():
         raise PlanningTimeout("time limit reached before the LP was solved; no plan meeting "
                               "the constraints was found in time")

@@ -52,6 +52,14 @@ def solve_restricted(data: PlanData, rows: Rows, cost: np.ndarray, chosen: np.nd
     return LPResult(res.status, x, res.y, value, res.seconds, integer, res.slack)
 
 
+def allocation(data: PlanData, chosen: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The (groups x arms) integer counts of a solution over the columns ``chosen``."""
+    gi, ki = np.nonzero(chosen)
+    alloc = np.zeros(data.shape, dtype=np.int64)
+    alloc[gi, ki] = np.rint(x).astype(np.int64)
+    return alloc
+
+
 def _no_free_columns(rhs: np.ndarray, penalty: float | None, integer: bool) -> LPResult:
     """Every group fixed: feasible iff 0 >= rhs (after moving the fixed groups over)."""
     short = np.maximum(rhs, 0.0)
@@ -89,10 +97,15 @@ def shortfall_text(data: PlanData, rows: Rows, short: np.ndarray) -> str:
     return "; ".join(parts)
 
 
-def infeasibility(data: PlanData, rows: Rows) -> Exception:
+def infeasibility(data: PlanData, rows: Rows, integer: bool = False) -> Exception:
     """The error naming which constraint family cannot be met, from phase-1 LPs (always
-    feasible, so fast), dropping one family at a time."""
+    feasible, so fast), dropping one family at a time.  ``integer``: the integer program
+    was infeasible, so a feasible LP means only split queries would meet the rows."""
     short = shortfalls(data, rows)
+    if not short.any() and integer:
+        return InfeasiblePlanError(
+            "no allocation of whole queries meets all constraints together ("
+            + "; ".join(rows.label) + "); only splitting queries between arms would")
     if not short.any():
         return RuntimeError("the solver reported infeasible, but a feasibility LP found "
                             "every constraint satisfiable (numerical trouble)")

@@ -1,0 +1,99 @@
+"""Ties toward lower energy: of the plans with the optimal objective, the one of least energy.
+
+At zeta = 0 the paper objective ignores energy, so every arm of one LLM (and of LLMs with
+equal scores) costs the same for a query, and any of them is "optimal".  Rather than put a
+small weight on energy (which changes the objective), this is a lexicographic second stage:
+minimise energy over the plans whose objective is the first stage's optimum.
+
+Which plans are optimal.  With the LP's duals (y >= 0 on the coupling rows, u on the
+groups), every LP optimum uses only columns of zero reduced cost and keeps tight every
+coupling row with y > 0 (complementary slackness).  So when the LP optimum was integral,
+the optimal plans are the integer points of that face: energy is minimised over it with
+no objective row (the face's LP is usually integral again).  When the integer optimum z*
+lies above the LP bound z_LP, any plan of objective <= z* uses only columns of reduced
+cost <= z* - z_LP; energy is minimised over those with the row ``cost . x <= z*``.
+The second plan replaces the first only if it meets every row, its objective is not above
+the first's (to 1e-9 relative) and its energy is lower.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from planner.constraints import Rows, row_coef
+from planner.integer import INTEGRAL_TOL
+from planner.lp import LPResult
+from planner.plan import PlanData
+from planner.restricted import allocation
+
+RELATIVE_TOL = 1e-9
+
+
+def energy_ties(data: PlanData, cost: np.ndarray, allowed: np.ndarray) -> bool:
+    """Whether some query has two allowed arms of equal cost and different energy."""
+    c = np.where(allowed, cost, np.inf)
+    order = np.argsort(c, axis=1, kind="stable")
+    cs = np.take_along_axis(c, order, axis=1)
+    es = np.take_along_axis(data.energy_j, order, axis=1)
+    tie = (cs[:, 1:] == cs[:, :-1]) & np.isfinite(cs[:, 1:])
+    return bool(np.any(tie & (es[:, 1:] != es[:, :-1])))
+
+
+def row_activity(data: PlanData, rows: Rows, alloc: np.ndarray) -> np.ndarray:
+    return np.array([float(np.sum(row_coef(data, rows, j) * alloc)) for j in range(len(rows))])
+
+
+def rows_met(data: PlanData, rows: Rows, alloc: np.ndarray) -> bool:
+    rhs = np.asarray(rows.rhs, dtype=float)
+    act = row_activity(data, rows, alloc)
+    return bool(np.all(act >= rhs - 1e-9 * np.maximum(1.0, np.abs(rhs))))
+
+
+def optimal_face(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
+                 lp: LPResult, reduced: np.ndarray, lp_integral: bool
+                 ) -> tuple[np.ndarray, Rows]:
+    """(columns, rows) whose integer points are the plans at least as good as ``alloc``."""
+    tol = RELATIVE_TOL * max(float(np.max(np.abs(cost))), 1.0)
+    allowed = np.isfinite(reduced)
+    second = Rows(*[list(getattr(rows, a)) for a in ("family", "label", "index", "rhs",
+                                                     "value", "coef")])
+    if lp_integral:
+        cols = allowed & (reduced <= tol)
+        act = row_activity(data, rows, alloc)
+        for j in np.flatnonzero(np.asarray(lp.y) > tol):
+            second.append("tight", f"{rows.label[j]} kept tight", -1, -act[j], act[j],
+                          -row_coef(data, rows, j))
+    else:
+        z = float(np.sum(cost * alloc))
+        cols = allowed & (reduced <= max(z - lp.value, 0.0) + tol)
+        second.append("objective", "objective no worse than the optimum", -1,
+                      -(z + RELATIVE_TOL * max(abs(z), 1.0)), z, -cost)
+    return cols | (alloc > 0), second
+
+
+def least_energy(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
+                 lp: LPResult, reduced: np.ndarray, lp_integral: bool,
+                 solve: Callable[..., LPResult]) -> tuple[np.ndarray, str]:
+    """(plan, note): of the plans as good as ``alloc`` on ``cost``, the least energy.
+
+    ``solve(rows, cost, cols, integer)`` solves over a column mask.
+    """
+    cols, second = optimal_face(data, rows, cost, alloc, lp, reduced, lp_integral)
+    if cols.sum(axis=1).max() <= 1:
+        return alloc, ""
+    energy = data.energy_j / max(float(np.max(np.abs(data.energy_j))), 1e-300)
+    res = solve(second, energy, cols, False)
+    how = "its LP"
+    if res.x is None or np.any(np.abs(res.x - np.rint(res.x)) > INTEGRAL_TOL):
+        res, how = solve(second, energy, cols, True), "an integer program"
+    if res.x is None or res.status not in ("optimal", "optimal_inaccurate"):
+        return alloc, f"; ties toward lower energy not settled ({res.status})"
+    better = allocation(data, cols, res.x)
+    z0, z1 = float(np.sum(cost * alloc)), float(np.sum(cost * better))
+    saved = float(np.sum(data.energy_j * (alloc - better)))
+    if (data.violations(better) or not rows_met(data, rows, better)
+            or z1 > z0 + RELATIVE_TOL * max(abs(z0), 1.0) or saved <= 0):
+        return alloc, ""
+    return better, (f"; of the plans with this objective, the least energy ({saved:.4g} J "
+                    f"less, by {how} over {int(cols.sum())} columns)")
