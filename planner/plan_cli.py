@@ -129,20 +129,36 @@ def _print_plan(s: dict, table, source: str) -> None:
               + (f" [violates: {row.violations}]" if row.violations else ""))
 
 
-def run_plan(args) -> int:
+def _guarded(work):
+    """(result, None), or (None, exit code) after one line on stderr for a user error."""
     try:
-        planner, source = _prepare(args)
-        plan = planner.solve(args.objective, zeta=args.zeta, min_accuracy=args.min_accuracy,
-                             time_limit_s=args.time_limit_s)
+        return work(), None
     except _UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return exc.code
+        return None, exc.code
     except (InfeasiblePlanError, PlanningTimeout, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    baselines = run_baselines(planner.data.arms, planner.data.workload, planner.fleet,
-                              seed=args.seed, objective=args.objective, zeta=args.zeta,
-                              data=planner.data)
+        return None, 1
+
+
+def _plan(args):
+    planner, source = _prepare(args)
+    return planner, source, planner.solve(args.objective, zeta=args.zeta,
+                                          min_accuracy=args.min_accuracy,
+                                          time_limit_s=args.time_limit_s)
+
+
+def _baselines(planner: Planner, args, objective: str, zeta: float = 0.5):
+    return run_baselines(planner.data.arms, planner.data.workload, planner.fleet,
+                         seed=args.seed, objective=objective, zeta=zeta, data=planner.data)
+
+
+def run_plan(args) -> int:
+    result, code = _guarded(lambda: _plan(args))
+    if code is not None:
+        return code
+    planner, source, plan = result
+    baselines = _baselines(planner, args, args.objective, args.zeta)
     if args.assignments:
         try:
             plan.assignments().to_csv(args.assignments, index=False)
@@ -166,26 +182,24 @@ def run_plan(args) -> int:
     return 0
 
 
+def _frontier(args):
+    if args.points < 2:
+        raise _UserError("--points must be at least 2")
+    planner, source = _prepare(args)
+    if args.objective == "paper":
+        return planner, source, planner.frontier(zetas=np.linspace(0.0, 1.0, args.points),
+                                                 time_limit_s=args.time_limit_s)
+    low, high = planner.accuracy_range()
+    return planner, source, planner.frontier(min_accuracies=np.linspace(low, high, args.points),
+                                             time_limit_s=args.time_limit_s)
+
+
 def run_frontier(args) -> int:
-    try:
-        planner, source = _prepare(args)
-        if args.points < 2:
-            raise _UserError("--points must be at least 2")
-        if args.objective == "paper":
-            plans = planner.frontier(zetas=np.linspace(0.0, 1.0, args.points),
-                                     time_limit_s=args.time_limit_s)
-        else:
-            low, high = planner.accuracy_range()
-            plans = planner.frontier(min_accuracies=np.linspace(low, high, args.points),
-                                     time_limit_s=args.time_limit_s)
-    except _UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.code
-    except (InfeasiblePlanError, PlanningTimeout, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    baselines = run_baselines(planner.data.arms, planner.data.workload, planner.fleet,
-                              seed=args.seed, objective="energy", data=planner.data)
+    result, code = _guarded(lambda: _frontier(args))
+    if code is not None:
+        return code
+    planner, source, plans = result
+    baselines = _baselines(planner, args, "energy")
     table = frontier_table(plans, baselines, planner.fleet)
     if args.json:
         print(json.dumps(_clean({"objective": args.objective, "fits": source,
