@@ -14,9 +14,8 @@ import pandas as pd
 
 from planner.arms import Arm
 from planner.fleet import Fleet
+from planner.models import total_interval
 from planner.workload import Workload
-
-Z_95 = 1.959963984540054
 
 
 class PlanData:
@@ -188,21 +187,24 @@ class Plan:
 
 
 def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
-    """95% interval on total energy: var = sum_k g_k' Cov_k g_k, g_k = summed design rows."""
-    var = 0.0
+    """95% interval on total energy from the fits' coefficient covariances: each arm's half
+    width from ``planner.models.total_interval`` over the queries it serves (those whose
+    prediction is clipped at zero are left out: they do not move with the coefficients);
+    arms are fitted separately, so their variances add.  NaN when a used arm has no
+    covariance (nothing is made up)."""
+    halves = []
     for k, arm in enumerate(data.arms):
-        used = alloc[:, k] > 0
-        if not used.any():
-            continue
         curve = arm.energy.curve
+        used = (alloc[:, k] > 0) & ((data.energy_j[:, k] != 0) | (not curve.clip_negative))
+        if not (alloc[:, k] > 0).any():
+            continue
         if curve.coef_cov is None:
             return (math.nan, math.nan)
-        design = curve.design(data.tin[used], data.tout[used])
-        if curve.clip_negative:   # clipped predictions do not move with the coefficients
-            design = design * ((design @ curve.coef) > 0)[:, None]
-        g = alloc[used, k].astype(float) @ design
-        var += float(g @ curve.coef_cov @ g)
-    half = Z_95 * math.sqrt(max(var, 0.0))
+        if used.any():
+            total, _, hi = total_interval(curve, data.tin[used], data.tout[used],
+                                          alloc[used, k].astype(float), level=0.95)
+            halves.append(hi - total)
+    half = math.sqrt(sum(h * h for h in halves))
     return (energy_j - half, energy_j + half)
 
 

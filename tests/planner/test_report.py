@@ -101,3 +101,20 @@ def test_frontier_table(setup):
     assert (table["kind"] == "baseline").sum() == len(baselines)
     assert table.loc[table["kind"] == "frontier", "zeta"].tolist() == [0.0, 0.5, 1.0]
     assert np.isfinite(table["energy_j"]).all()
+
+
+def test_energy_interval_leaves_out_predictions_clipped_at_zero():
+    """tout 50 predicts -100 + 50 < 0, clipped to 0 J: it adds nothing to the total and
+    nothing to the interval; tout 200 (count 3) predicts 100 J each."""
+    cov = np.diag([4.0, 1e-4])
+    reps = [report("X", "s", "energy", (-100.0, 1.0), ("1", "tout"), cov_scale=None, clip=True),
+            report("X", "s", "runtime", (0.0, 0.1), ("1", "tout"), cov_scale=None)]
+    reps[0].curve.coef_cov = cov
+    fleet = Fleet.from_dict({"llm": {"X": {"accuracy": 30}}})
+    q = pd.DataFrame({"input_tokens": [10, 10], "output_tokens": [50, 200],
+                      "task": "general", "count": [2, 3]})
+    plan = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).solve()
+    assert plan.energy_j == pytest.approx(300.0)
+    g = np.array([3.0, 600.0])
+    half = 1.959963984540054 * math.sqrt(g @ cov @ g)
+    assert plan.energy_ci_j == pytest.approx((300.0 - half, 300.0 + half))
