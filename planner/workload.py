@@ -35,6 +35,7 @@ OUTPUT_COLUMNS = ("output_tokens", "completion_tokens", "num_output_tokens",
                   "n_output_tokens", "tout", "output_len", "output_length",
                   "number of output tokens", "output token limit")
 COUNT_COLUMNS = ("count", "n_queries", "repeats")
+MAX_COUNT = 10**12          # repeats of one row; more is a corrupt file, not a workload
 TASK_COLUMNS = ("task", "category")
 PROMPT_TEXT = (("prompt",), ("question",), ("instruction", "input"), ("instruction",))
 RESPONSE_TEXT = ("response", "completion", "answer", "output")
@@ -104,6 +105,8 @@ def _check_ints(values: pd.Series, column: str, file: str, label: RowLabels,
                     problem = f"{v!r} is negative" if x < 0 else f"{v!r} is below {minimum}"
                 elif column != "count" and x > MAX_TOKENS:
                     problem = f"{v!r} is absurd (over {MAX_TOKENS:,} tokens)"
+                elif x > MAX_COUNT:
+                    problem = f"{v!r} is absurd (over {MAX_COUNT:,} queries)"
                 else:
                     out[i] = int(x)
         if problem:
@@ -186,7 +189,13 @@ def load_workload(source, *, name: str | None = None, tokenizer=None,
                   max_bytes: int = DEFAULT_MAX_BYTES, allow_download: bool = False) -> Workload:
     """Read a workload file (path or file-like with a ``name``) into a validated ``Workload``."""
     frame, file, label = read_table(source, name=name, max_bytes=max_bytes)
-    columns = {str(c).strip().lower(): c for c in frame.columns}
+    columns: dict[str, str] = {}
+    for c in frame.columns:
+        key = str(c).strip().lower()
+        if key in columns:
+            raise WorkloadError(f"{file}: columns {columns[key]!r} and {c!r} differ only in "
+                                "case or spaces: which one is meant is unclear")
+        columns[key] = c
     prompt_cols = _text_columns(columns, PROMPT_TEXT)
     response_cols = _text_columns(columns, RESPONSE_TEXT)
     if _find(columns, OUTPUT_COLUMNS) is None and response_cols == prompt_cols[1:2]:

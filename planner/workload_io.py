@@ -6,9 +6,11 @@ counted), for JSONL "line N" of the file (blank lines counted), for a JSON list
 """
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -123,12 +125,38 @@ def _read_json(text: str, file: str) -> pd.DataFrame:
 def _read_csv(text: str, file: str) -> pd.DataFrame:
     sep = "\t" if file.lower().endswith(".tsv") else ","
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        with warnings.catch_warnings():
+            # index_col=False: rows longer than the header are an error, not an index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                index_col=False)
     except pd.errors.EmptyDataError as exc:
         raise WorkloadError(f"{file}: empty file (no header and no rows)") from exc
+    except pd.errors.ParserWarning as exc:
+        raise WorkloadError(f"{file}: {_long_row(text, sep)}") from exc
     except (pd.errors.ParserError, ValueError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise WorkloadError(f"{file}: cannot parse as CSV: {detail}") from exc
+    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    seen: dict[str, str] = {}
+    for name in header:
+        key = name.strip().lower()
+        if key in seen:
+            raise WorkloadError(f"{file}: header row: column {name!r} appears more than once "
+                                f"(also as {seen[key]!r})")
+        seen[key] = name
+    return frame
+
+
+def _long_row(text: str, sep: str) -> str:
+    """Which data row has more fields than the header (found only on that error path)."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    width = len(next(rows, []))
+    for i, row in enumerate(rows, start=1):
+        if len(row) > width:
+            return (f"data row {i} (header row not counted): {len(row)} fields, but the "
+                    f"header has {width}")
+    return "a data row has more fields than the header"
 
 
 def _read_parquet(data: bytes, file: str) -> pd.DataFrame:

@@ -65,6 +65,14 @@ BAD_CSV = [
     ("", "empty file"),
     ("input_tokens,output_tokens\n", "no queries"),
     ('input_tokens,output_tokens\n1,"2\n', "cannot parse as CSV"),
+    # rows longer than the header once became an index, shifting every column silently
+    ("input_tokens,output_tokens\n5,6,7,8\n",
+     "data row 1 (header row not counted): 4 fields, but the header has 2"),
+    ("input_tokens,output_tokens\n1,2\n5,6,7,8\n", "Expected 2 fields in line 3, saw 4"),
+    ("input_tokens,output_tokens,input_tokens\n1,2,3\n",
+     "header row: column 'input_tokens' appears more than once"),
+    ("input_tokens,output_tokens,count\n1,2,100000000000000000000\n",
+     "'count': '100000000000000000000' is absurd (over 1,000,000,000,000 queries)"),
 ]
 
 
@@ -177,3 +185,11 @@ def test_workload_from_frame_validates_like_a_file():
     frame = pd.DataFrame({"input_tokens": [1, -2], "output_tokens": [3, 4]})
     with pytest.raises(WorkloadError, match="edited.csv: data row 2"):
         workload_from_frame(frame, name="edited")
+
+
+def test_columns_differing_only_in_case_are_refused(tmp_path):
+    path = _write(tmp_path, "w.jsonl", '{"input_tokens": 1, "Input_Tokens": 9, '
+                                       '"output_tokens": 2}\n')
+    with pytest.raises(WorkloadError, match="w.jsonl: columns 'input_tokens' and "
+                                            "'Input_Tokens' differ only in case"):
+        load_workload(path)
