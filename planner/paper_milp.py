@@ -28,7 +28,7 @@ def solve_per_query(data: PlanData, objective: str = "paper", zeta: float = 0.5,
         e_hat, a_hat = data.normalised()
         cost = (zeta * e_hat - (1.0 - zeta) * a_hat)[qg]
     else:
-        cost = data.energy_j[qg] / max(float(np.max(data.energy_j)), 1e-300)
+        cost = data.energy_j[qg] / max(float(np.max(np.abs(data.energy_j))), 1e-300)
     x = cp.Variable((n, k), boolean=True)
     cons = [cp.sum(x, axis=1) == 1]
     for model, need in data.min_queries.items():

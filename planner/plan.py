@@ -109,8 +109,14 @@ class PlanData:
         return float(np.sum(alloc * (zeta * e_hat - (1.0 - zeta) * a_hat)))
 
     def normalised(self) -> tuple[np.ndarray, np.ndarray]:
-        """e / max e and a / max a over all (distinct query, arm)."""
+        """e / max e and a / max a over all (distinct query, arm), the paper's normalisation.
+
+        Unclipped paper-form fits can predict negative energies: those e_hat are negative
+        (the plan warns of them).  Should no energy be positive, e is divided by max |e|
+        instead, so e_hat stays in [-1, 1] against a_hat in [0, 1]."""
         e_max = float(np.max(self.energy_j))
+        if e_max <= 0:
+            e_max = float(np.max(np.abs(self.energy_j)))
         a_max = float(np.max(self.acc_tokens))
         return (self.energy_j / (e_max if e_max > 0 else 1.0),
                 self.acc_tokens / (a_max if a_max > 0 else 1.0))

@@ -118,3 +118,20 @@ def test_energy_interval_leaves_out_predictions_clipped_at_zero():
     g = np.array([3.0, 600.0])
     half = 1.959963984540054 * math.sqrt(g @ cov @ g)
     assert plan.energy_ci_j == pytest.approx((300.0 - half, 300.0 + half))
+
+
+def test_paper_normalisation_with_negative_energies():
+    """e_hat = e / max e over every (query, arm), negative values kept; with no positive
+    energy at all, e / max |e| (never a division by one joule)."""
+    reps = [report("X", "s", "energy", (-5.0, 1.0, 0.0)),
+            report("X", "s", "runtime", (0.0, 0.1, 0.0))]
+    fleet = Fleet.from_dict({"llm": {"X": {"accuracy": 30}}})
+    q = pd.DataFrame({"input_tokens": [100, 10], "output_tokens": [10, 100],
+                      "task": "general", "count": 1})
+    data = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).data
+    e_hat, a_hat = data.normalised()
+    assert sorted(data.energy_j[:, 0]) == pytest.approx([-490.0, 50.0])
+    assert sorted(e_hat[:, 0]) == pytest.approx([-9.8, 1.0]) and a_hat.max() == 1.0
+    reps[0] = report("X", "s", "energy", (-5.0, 0.0, 0.0))
+    data = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).data
+    assert sorted(data.normalised()[0][:, 0]) == pytest.approx([-1.0, -0.1])
