@@ -23,7 +23,7 @@ from planner.baselines import run_baselines
 from planner.fleet import Fleet, FleetError, load_fleet
 from planner.optimize import InfeasiblePlanError, Planner, PlanningTimeout
 from planner.plan_inputs import NoFitsError, load_reports
-from planner.report import compare, frontier_table, summarize
+from planner.report import compare, frontier_table, json_safe, summarize
 from planner.workload import WorkloadError, load_workload
 
 
@@ -85,19 +85,6 @@ def _prepare(args) -> tuple[Planner, str]:
         if type(exc).__name__ in ("StoreError", "CatalogueError"):
             raise _UserError(str(exc)) from exc
         raise
-
-
-def _clean(value):
-    """JSON-safe: NaN/inf -> null, numpy scalars -> Python."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _fmt(x, unit="", digits=4) -> str:
@@ -176,7 +163,7 @@ def run_plan(args) -> int:
                "plan": summary,
                "baselines": {k: summarize(b, planner.fleet) for k, b in baselines.items()},
                "comparison": table.to_dict("records")}
-        print(json.dumps(_clean(out), indent=1))
+        print(json.dumps(json_safe(out), indent=1))
     else:
         _print_plan(summary, table, source)
     return 0
@@ -202,7 +189,7 @@ def run_frontier(args) -> int:
     baselines = _baselines(planner, args, "energy")
     table = frontier_table(plans, baselines, planner.fleet)
     if args.json:
-        print(json.dumps(_clean({"objective": args.objective, "fits": source,
+        print(json.dumps(json_safe({"objective": args.objective, "fits": source,
                                  "skipped": planner.last_stats.get("skipped", []),
                                  "solve_seconds": sum(p.solve_seconds for p in plans),
                                  "points": table.to_dict("records")}), indent=1))

@@ -16,6 +16,19 @@ from planner.plan import Plan
 J_PER_KWH = 3.6e6
 
 
+def json_safe(value):
+    """A summary made JSON-safe: NaN/inf -> None, numpy scalars -> Python, keys -> str."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _sources(plan: Plan) -> str:
     used = plan.arms[plan.arms["queries"] > 0]
     found = sorted({s for cell in used["energy_sources"] for s in str(cell).split(",") if s})
