@@ -57,57 +57,71 @@ def go_to(page, title: str) -> None:
     wait_idle(page)
 
 
+def open_on_catalogue(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+    wait_idle(page)
+    shot(page, "01-planner-first-view")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Reference catalogue", exact=True).click()
+    wait_idle(page)
+    assert page.get_by_text(re.compile("Fits: Reference catalogue")).count() >= 1
+
+
+def upload_workload(page, path) -> None:
+    page.get_by_text("Upload a file").click()
+    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached")
+    page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
+    page.get_by_text(f"{path.name}: {N_ROWS} queries").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    shot(page, "02-planner-uploaded-workload")
+
+
+def move_zeta(page) -> None:
+    before = energy_text(page)
+    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    for zeta in ("0.45", "0.4", "0.35", "0.3", "0.25"):  # one 0.05 step per key
+        thumb.focus()
+        thumb.press("ArrowLeft")
+        # the plan's caption names its zeta: it shows once that rerun has finished
+        page.get_by_text(f"optimal (paper, zeta={zeta})").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stSliderThumbValue"]').first.inner_text() == "0.25"
+    assert energy_text(page) != before
+    shot(page, "03-planner-zeta-moved")
+
+
+def download_allocation(page, saved) -> None:
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name=re.compile("Download the allocation")).click()
+    info.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text())))
+    assert len(rows) == N_ROWS
+    assert {"row", "input_tokens", "output_tokens", "model", "system"} <= set(rows[0])
+    assert [int(r["row"]) for r in rows] == list(range(1, N_ROWS + 1))
+
+
+def visit_every_page(page) -> None:
+    for title, name in (("Trade-offs", "04-tradeoffs"), ("Models", "05-models"),
+                        ("Export", "06-export"), ("Measurements", "07-measurements")):
+        go_to(page, title)
+        if title in ("Trade-offs", "Models"):
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        shot(page, name)
+
+
 def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
     path = workload_csv(tmp_path / "browser-workload.csv")
     with running_app(tmp_path / "store.duckdb", tmp_path / "logs") as app:
         page = browser.new_page(viewport={"width": 1500, "height": 2000})
-        page.goto(app.url)
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
-        wait_idle(page)
-        shot(page, "01-planner-first-view")
-
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.get_by_text("Reference catalogue", exact=True).click()
-        wait_idle(page)
-        assert page.get_by_text(re.compile("Fits: Reference catalogue")).count() >= 1
-
-        page.get_by_text("Upload a file").click()
-        page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached")
-        page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
-        page.get_by_text(f"browser-workload.csv: {N_ROWS} queries").first.wait_for(timeout=60_000)
-        wait_idle(page)
-        shot(page, "02-planner-uploaded-workload")
-
-        before = energy_text(page)
-        thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-        for zeta in ("0.45", "0.4", "0.35", "0.3", "0.25"):  # one 0.05 step per key
-            thumb.focus()
-            thumb.press("ArrowLeft")
-            # the plan's caption names its zeta: it shows once that rerun has finished
-            page.get_by_text(f"optimal (paper, zeta={zeta})").first.wait_for(timeout=60_000)
-        wait_idle(page)
-        assert page.locator('[data-testid="stSliderThumbValue"]').first.inner_text() == "0.25"
-        assert energy_text(page) != before
-        shot(page, "03-planner-zeta-moved")
-
-        with page.expect_download(timeout=60_000) as info:
-            page.get_by_role("button", name=re.compile("Download the allocation")).click()
-        saved = tmp_path / "allocation.csv"
-        info.value.save_as(saved)
-        rows = list(csv.DictReader(io.StringIO(saved.read_text())))
-        assert len(rows) == N_ROWS
-        assert {"row", "input_tokens", "output_tokens", "model", "system"} <= set(rows[0])
-        assert [int(r["row"]) for r in rows] == list(range(1, N_ROWS + 1))
-
-        for title, name in (("Trade-offs", "04-tradeoffs"), ("Models", "05-models"),
-                            ("Export", "06-export"), ("Measurements", "07-measurements")):
-            go_to(page, title)
-            if title in ("Trade-offs", "Models"):
-                page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-            assert page.locator('[data-testid="stException"]').count() == 0
-            shot(page, name)
-        if SHARED_SWEEPS.exists():
+        open_on_catalogue(page, app.url)
+        upload_workload(page, path)
+        move_zeta(page)
+        download_allocation(page, tmp_path / "allocation.csv")
+        visit_every_page(page)
+        if SHARED_SWEEPS.exists():   # then import it on the Measurements page and plan on it
             import_and_fit(page)
         page.close()
 
@@ -115,6 +129,11 @@ def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
 def import_and_fit(page) -> None:
     """Upload the shared sweeps file on the Measurements page, then plan from the store."""
     page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(SHARED_SWEEPS))
+    # the upload finishes in the background: submit only once the file is listed
+    page.locator('[data-testid="stFileChipName"]',
+                 has_text="systems-sweeps.csv").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector("
+                           "'[data-testid=\"stFileUploader\"] [role=\"progressbar\"]')")
     page.get_by_role("button", name="Import").click()
     page.get_by_text("Imported systems-sweeps.csv").first.wait_for(timeout=60_000)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
