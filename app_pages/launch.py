@@ -101,6 +101,6 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Until Streamlit's 'running' indicator is gone (the script run finished)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    """Until the app's script run has finished (Streamlit's own script-state attribute)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           state="attached", timeout=timeout_ms)

@@ -85,6 +85,10 @@ def headline(ctx, plan) -> None:
                + planning.energy_note(plan_summary))
     if plan_summary["is_estimated"]:
         st.warning("Part of this plan's energy comes from ESTIMATED figures, not measurements.")
+    if planning.mixes_energy_kinds(ctx.arms):
+        st.warning("These arms mix GPU-only energy fits (the paper's published form) with "
+                   "GPU + CPU energy fits: their energies are not like for like. Choose one "
+                   "model form in the sidebar to compare like with like.")
     return baselines
 
 

@@ -194,6 +194,11 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     return df[cols].rename(columns=COMPARISON_COLUMNS).reset_index(drop=True)
 
 
+def mixes_energy_kinds(arms) -> bool:
+    """True when some arms' energy is GPU only and others' GPU + CPU."""
+    return len({a.energy_kind for a in arms}) > 1
+
+
 def workload_caption(workload) -> str:
     groups = workload.queries.groupby(["input_tokens", "output_tokens", "task"]).ngroups
     q = workload.queries

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -102,14 +103,26 @@ def download_allocation(page, saved) -> None:
     assert [int(r["row"]) for r in rows] == list(range(1, N_ROWS + 1))
 
 
+def download_report(page) -> None:
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name=re.compile("HTML report")).click()
+    html = Path(info.value.path()).read_text()
+    assert len(html) > 3_000_000 and "<script src=" not in html   # plotly.js embedded
+    assert "browser-workload.csv" in html and "Assumptions" in html
+
+
 def visit_every_page(page) -> None:
     for title, name in (("Trade-offs", "04-tradeoffs"), ("Models", "05-models"),
                         ("Export", "06-export"), ("Measurements", "07-measurements")):
         go_to(page, title)
         if title in ("Trade-offs", "Models"):
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        if title == "Export":
+            page.get_by_text("Data sources").first.wait_for(timeout=60_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         shot(page, name)
+        if title == "Export":
+            download_report(page)
 
 
 def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):

@@ -133,3 +133,9 @@ def test_html_report_is_self_contained_and_escapes_names(catalogue):
     assert len(page) > 3_000_000  # plotly.js embedded, once
     assert page.count("Plotly.newPlot") == 5   # workload, allocation, comparison, frontier, zeta
     assert "Assumptions" in page and "Wilkins" in page and "zeta" in page
+
+
+def test_mixed_energy_kinds_are_flagged(ctx, catalogue):
+    assert planning.mixes_energy_kinds(ctx.arms)   # best available: paper (gpu) + default (total)
+    default_only = build_arms(catalogue.of_form("default"), ctx.fleet, form="default")
+    assert not planning.mixes_energy_kinds(default_only)
