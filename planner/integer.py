@@ -4,9 +4,12 @@ searching every column.
 Any integer x costs at least z_LP + sum(reduced * x) (reduced costs from the LP's duals,
 all >= 0 at its optimum), so once an integer solution of cost z_int is known, a column whose
 reduced cost exceeds z_int - z_LP cannot appear in a better one.  First an integer solution
-over the LP's support plus columns of near-zero reduced cost (widening until one exists);
-if it is within the MILP tolerance of the LP bound it is optimal to that tolerance;
-otherwise the MILP over every column within the gap gives the optimum.
+over the LP's support plus columns of near-zero reduced cost (at most EXTRA_COLUMNS of them,
+by whole queries in a seeded order, at first: at zeta = 0 ties give hundreds of thousands
+of zero-reduced-cost columns, and a few suffice to make the fractional queries whole);
+widening until one exists.  If it is within the MILP tolerance of the LP bound it is
+optimal to that tolerance, whichever columns it used; otherwise the MILP over every column
+within the gap gives the optimum.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from planner.plan import PlanData
 from planner.restricted import allocation
 
 INTEGRAL_TOL = 1e-6
+EXTRA_COLUMNS = 5000      # near-zero reduced-cost columns in the first integer attempt
 
 
 def _slack_free(res: LPResult) -> bool:
@@ -34,26 +38,32 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     +inf for columns ruled out beforehand (dominated).
     """
     scale = max(float(np.max(np.abs(cost))), 1e-12)
+    tolerance = MIP_REL_GAP * float(data.count @ np.abs(cost).mean(axis=1))
     support = np.zeros(data.shape, dtype=bool)
     gi, ki = np.nonzero(cand)
     used = lp.x > INTEGRAL_TOL
     support[gi[used], ki[used]] = True
     allowed = np.isfinite(reduced)
-    band = 1e-6 * scale
+    rank = np.random.default_rng(0).permutation(data.shape[0])
+    band, cap = 1e-6 * scale, EXTRA_COLUMNS
     while True:
-        cols = support | (reduced <= band)
+        extra, capped = _capped(allowed & (reduced <= band) & ~support, cap, rank)
+        cols = support | extra
         first = solve(cols, penalty=1e3 * scale)
-        if not first.has_solution or first.status == "user_limit" or _slack_free(first) \
-                or np.array_equal(cols, allowed):
+        if not first.has_solution or first.status == "user_limit":
             break
-        band *= 100.0
+        if _slack_free(first):
+            if not capped or first.value - lp.value <= tolerance:
+                break
+        elif np.array_equal(cols, allowed):
+            break
+        cap, band = (cap * 10, band) if capped else (cap, band * 100.0)
     note = "over the LP support and near-zero reduced costs"
     if first.status == "user_limit":
         return first, cols, note, None
     if not first.has_solution or not _slack_free(first):
         return solve(allowed), allowed, "over all columns", None
     gap = first.value - lp.value
-    tolerance = MIP_REL_GAP * float(data.count @ np.abs(cost).mean(axis=1))
     if gap <= tolerance:
         return first, cols, (f"{note}; it is within {gap:.2g} of the LP bound, under the "
                              f"{tolerance:.2g} MILP tolerance, so no other column can "
@@ -61,6 +71,19 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     cols = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
     return (solve(cols), cols,
             "over every column whose reduced cost is within the integrality gap", gap)
+
+
+def _capped(mask: np.ndarray, cap: int, rank: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``mask`` cut to at most ``cap`` columns, by whole groups in ``rank`` order, and
+    whether anything was cut."""
+    per_group = mask.sum(axis=1)
+    if per_group.sum() <= cap:
+        return mask, False
+    order = np.argsort(rank)
+    keep = order[np.cumsum(per_group[order]) <= cap]
+    out = np.zeros_like(mask)
+    out[keep] = mask[keep]
+    return out, True
 
 
 class PlanningTimeout(RuntimeError):

@@ -173,7 +173,7 @@ class Planner:
             return alloc, "optimal", ("no coupling constraints: every distinct query takes "
                                       "its cheapest arm (of equal costs, the least energy; "
                                       "integral by construction)")
-        lp, cand, lagr = self._column_generation(cost, rows, deadline, key)
+        lp, cand, reduced = self._column_generation(cost, rows, deadline, key)
         if lp.status == "user_limit":
             self._timed_out()
         integral = not np.any(np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL)
@@ -182,13 +182,12 @@ class Planner:
             status, how = "optimal", (f"LP optimum is an integral vertex "
                                       f"({self._lp_summary()}): no integer program needed")
         else:
-            alloc, status, how = self._integer(cost, rows, cand, lagr, lp, deadline)
+            alloc, status, how = self._integer(cost, rows, cand, reduced, lp, deadline)
         if status == "optimal" and (ties == "all" or ties == "exact" and energy_ties(
-                d, cost, np.isfinite(lagr))):
-            alloc, note = least_energy(d, rows, cost, alloc, lp, lagr, integral,
-                                       
-                                       lambda r, c, cols, integer: self._solve(
-                                           c, r, cols, deadline, integer=integer))
+                d, cost, np.isfinite(reduced))):
+            alloc, note = least_energy(d, rows, cost, alloc, lp, reduced,
+                                       lambda r, c, cols, integer, penalty=None: self._solve(
+                                           c, r, cols, deadline, integer, penalty))
             how += note
         return alloc, status, how
 

@@ -3,17 +3,17 @@
 At zeta = 0 the paper objective ignores energy, so every arm of one LLM (and of LLMs with
 equal scores) costs the same for a query, and any of them is "optimal".  Rather than put a
 small weight on energy (which changes the objective), this is a lexicographic second stage:
-minimise energy over the plans whose objective is the first stage's optimum.
+minimise energy over the plans whose objective is no worse than the first stage's z*.
 
-Which plans are optimal.  With the LP's duals (y >= 0 on the coupling rows, u on the
-groups), every LP optimum uses only columns of zero reduced cost and keeps tight every
-coupling row with y > 0 (complementary slackness).  So when the LP optimum was integral,
-the optimal plans are the integer points of that face: energy is minimised over it with
-no objective row (the face's LP is usually integral again).  When the integer optimum z*
-lies above the LP bound z_LP, any plan of objective <= z* uses only columns of reduced
-cost <= z* - z_LP; energy is minimised over those with the row ``cost . x <= z*``.
-The second plan replaces the first only if it meets every row, its objective is not above
-the first's (to 1e-9 relative) and its energy is lower.
+Which columns such plans use.  With the LP's duals (y >= 0 on the coupling rows, u on the
+groups), any plan costs at least z_LP + sum(reduced * x) + y.(Bx - b), so one of cost <= z*
+uses only columns of reduced cost <= z* - z_LP.  When z* is the LP bound (to the MILP
+tolerance), those are the zero-reduced-cost columns, and the rows with y > 0 stay tight
+(complementary slackness): the LP optimal face.  Energy is minimised there with the row
+``cost . x <= z*`` kept explicitly, by an LP and, when that is fractional, by the same
+integer phase as the first stage (``planner.integer``).  The second plan replaces the
+first only if it meets every row, its objective is not above z* (to 1e-9 relative) and its
+energy is lower.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from planner.constraints import Rows, row_coef
-from planner.integer import INTEGRAL_TOL
-from planner.lp import LPResult
+from planner.constraints import Rows, lagrangian, row_coef
+from planner.integer import INTEGRAL_TOL, integer_optimum
+from planner.lp import MIP_REL_GAP, LPResult
 from planner.plan import PlanData
 from planner.restricted import allocation
 
@@ -51,43 +51,50 @@ def rows_met(data: PlanData, rows: Rows, alloc: np.ndarray) -> bool:
 
 
 def optimal_face(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
-                 lp: LPResult, reduced: np.ndarray, lp_integral: bool
-                 ) -> tuple[np.ndarray, Rows]:
-    """(columns, rows) whose integer points are the plans at least as good as ``alloc``."""
+                 lp: LPResult, reduced: np.ndarray) -> tuple[np.ndarray, Rows]:
+    """(columns, rows) whose integer points are plans at least as good as ``alloc``."""
     tol = RELATIVE_TOL * max(float(np.max(np.abs(cost))), 1.0)
     allowed = np.isfinite(reduced)
     second = Rows(*[list(getattr(rows, a)) for a in ("family", "label", "index", "rhs",
                                                      "value", "coef")])
-    if lp_integral:
+    z = float(np.sum(cost * alloc))
+    gap = max(z - lp.value, 0.0)
+    if gap <= MIP_REL_GAP * float(data.count @ np.abs(cost).mean(axis=1)):
         cols = allowed & (reduced <= tol)
         act = row_activity(data, rows, alloc)
         for j in np.flatnonzero(np.asarray(lp.y) > tol):
             second.append("tight", f"{rows.label[j]} kept tight", -1, -act[j], act[j],
                           -row_coef(data, rows, j))
     else:
-        z = float(np.sum(cost * alloc))
-        cols = allowed & (reduced <= max(z - lp.value, 0.0) + tol)
-        second.append("objective", "objective no worse than the optimum", -1,
-                      -(z + RELATIVE_TOL * max(abs(z), 1.0)), z, -cost)
+        cols = allowed & (reduced <= gap + tol)
+    second.append("objective", "objective no worse than the optimum", -1,
+                  -(z + RELATIVE_TOL * max(abs(z), 1.0)), z, -cost)
     return cols | (alloc > 0), second
 
 
 def least_energy(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
-                 lp: LPResult, reduced: np.ndarray, lp_integral: bool,
-                 solve: Callable[..., LPResult]) -> tuple[np.ndarray, str]:
+                 lp: LPResult, reduced: np.ndarray, solve: Callable[..., LPResult]
+                 ) -> tuple[np.ndarray, str]:
     """(plan, note): of the plans as good as ``alloc`` on ``cost``, the least energy.
 
-    ``solve(rows, cost, cols, integer)`` solves over a column mask.
+    ``solve(rows, cost, cols, integer, penalty=None)`` solves over a column mask.
     """
-    cols, second = optimal_face(data, rows, cost, alloc, lp, reduced, lp_integral)
+    cols, second = optimal_face(data, rows, cost, alloc, lp, reduced)
     if cols.sum(axis=1).max() <= 1:
         return alloc, ""
     energy = data.energy_j / max(float(np.max(np.abs(data.energy_j))), 1e-300)
     res = solve(second, energy, cols, False)
     how = "its LP"
-    if res.x is None or np.any(np.abs(res.x - np.rint(res.x)) > INTEGRAL_TOL):
-        res, how = solve(second, energy, cols, True), "an integer program"
-    if res.x is None or res.status not in ("optimal", "optimal_inaccurate"):
+    if res.x is not None and res.y is not None and np.any(
+            np.abs(res.x - np.rint(res.x)) > INTEGRAL_TOL):
+        lagr = np.where(cols, lagrangian(data, second, energy, res.y), np.inf)
+        reduced2 = lagr - lagr.min(axis=1, keepdims=True)
+        res, cols, _, _ = integer_optimum(
+            lambda c, integer=True, penalty=None: solve(second, energy, c, integer, penalty),
+            data, energy, cols, reduced2, res)
+        how = "an integer program"
+    if res.x is None or res.status not in ("optimal", "optimal_inaccurate") or not (
+            res.slack is None or not np.any(res.slack > 1e-9)):
         return alloc, f"; ties toward lower energy not settled ({res.status})"
     better = allocation(data, cols, res.x)
     z0, z1 = float(np.sum(cost * alloc)), float(np.sum(cost * better))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import optimize
+from planner import integer, optimize
 from planner.arms import build_arms
 from planner.fleet import Fleet
 from planner.optimize import InfeasiblePlanError, Planner
@@ -123,9 +123,10 @@ def _check(planner, objective, zeta, floor):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7, 8, 9, 10])
 def test_random_instances_equal_the_full_integer_program(seed, column_generation,
                                                          monkeypatch):
-    if column_generation:   # start from a 3-group sample's duals and price every column
-        monkeypatch.setattr(optimize, "FULL_LP_GROUPS", 0)
-        monkeypatch.setattr(optimize, "SAMPLE_GROUPS", 3)
+    if column_generation:   # start from a 3-group sample's duals and price every column;
+        monkeypatch.setattr(optimize, "FULL_LP_GROUPS", 0)      # first integer attempts
+        monkeypatch.setattr(optimize, "SAMPLE_GROUPS", 3)       # with 2 extra columns
+        monkeypatch.setattr(integer, "EXTRA_COLUMNS", 2)
     planner = random_planner(seed, negative=seed % 3 == 2)
     for case in _cases(planner):
         _check(planner, *case)
