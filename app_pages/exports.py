@@ -2,30 +2,15 @@
 from __future__ import annotations
 
 import json
-import math
-
-import numpy as np
 
 from app_pages import planning
 from planner import html_report
-from planner.report import compare, summarize
+from planner.report import compare, json_safe, summarize
 
 
 def assignments_csv(plan) -> bytes:
     """One row per input query, in input order, with the (model, system) serving it."""
     return plan.assignments().to_csv(index=False).encode("utf-8")
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def sources(ctx, plan) -> list[str]:
@@ -75,7 +60,7 @@ def summary_json(ctx, plan, baselines: dict) -> bytes:
         "sources": sources(ctx, plan),
         "workload": {"name": ctx.workload.name, "n_queries": ctx.workload.n_queries},
     }
-    return json.dumps(_jsonable(payload), indent=2, default=str).encode("utf-8")
+    return json.dumps(json_safe(payload), indent=2, default=str).encode("utf-8")
 
 
 def html_bytes(ctx, plan, baselines: dict, frontier=None, zetas=None) -> bytes:
