@@ -17,7 +17,7 @@ from tests.planner.plan_fixtures import published_arms, report
 
 def _hybrid_case(fleet=None):
     """One LLM on two systems: 'small' costs 1 J per output token plus 50 J per query, 'big'
-    costs 3 J per output token plus 0 J: under tout = 25 small is cheaper, above it big."""
+    costs 3 J per output token plus 0 J: under tout = 25 big is cheaper, above it small."""
     fleet = fleet or Fleet.from_dict({"llm": {"L": {"accuracy": 50}}})
     reps = []
     for system, coef in (("small", (50.0, 1.0)), ("big", (0.0, 3.0))):
