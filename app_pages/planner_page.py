@@ -1,9 +1,11 @@
 """Planner: a workload in, the optimal allocation and its figures against every baseline out."""
 import streamlit as st
 
-from app_pages import exports, plan_state as ps, planning, state, uploads
+from app_pages import plan_state as ps, planning, state, uploads
 from planner import html_report
-from planner.report import compare, summarize
+
+# The solver, fits and report modules load inside the functions that use them, after the
+# title and workload chart are out: the browser loads plotly while the plan is computed.
 
 
 def workload_controls() -> None:
@@ -72,6 +74,8 @@ def fleet_controls() -> None:
 
 
 def headline(ctx, plan) -> None:
+    from planner.report import summarize
+
     baselines = ctx.baseline_plans()
     if st.session_state.get("compare_to") not in baselines:
         st.session_state["compare_to"] = next(iter(baselines))
@@ -93,6 +97,9 @@ def headline(ctx, plan) -> None:
 
 
 def results(ctx) -> None:
+    from app_pages import exports
+    from planner.report import compare
+
     plan = ps.solve(ctx)
     if plan is None:
         return
