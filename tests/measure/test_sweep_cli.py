@@ -100,8 +100,9 @@ def test_merge_ingests_good_shards_and_names_the_bad_one(tmp_path, store_path, c
 
 
 def test_gpu_indices_start_at_zero(capsys):
-    from measure.__main__ import build_parser
-    parser = build_parser()
+    from measure.__main__ import SUBCOMMAND_MODULES
+    from measure.cli_dispatch import build_parser
+    parser = build_parser("python -m measure", "", SUBCOMMAND_MODULES)
     assert parser.parse_args(["sweep", "--gpus", "0"]).gpus == [0]
     assert parser.parse_args(["sweep", "--gpus", "0,2"]).gpus == [0, 2]
     with pytest.raises(SystemExit):
