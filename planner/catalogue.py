@@ -20,7 +20,6 @@ from planner.curves import Curve, FitReport
 # Thesis Table 4.1 (leaderboard A_K, minimum A100 40GB GPUs) and the grid file's names for
 # those LLMs live with the fleet defaults; the catalogue records them as they were.
 from planner.fleet import ACCURACY_ALIASES, DEFAULT_ACCURACY, DEFAULT_DEVICES_PER_INSTANCE
-from planner.fitting import exclude_flagged, fit_store
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE_PATH = PROJECT_ROOT / "data" / "reference_catalogue.json"
@@ -171,6 +170,8 @@ def _published_report(row: tuple, target: str, refit: FitReport | None) -> FitRe
 def published_reports(rows: pd.DataFrame | None = None) -> list[FitReport]:
     """The seven published paper-form fits (energy and runtime), with held-out errors
     from refitting the same form on ``rows`` where they hold that model's grid arm."""
+    from planner.fitting import fit_store   # building only: loading stays light
+
     refits: dict[tuple[str, str], FitReport] = {}
     if rows is not None and not rows.empty:
         grid = rows[rows["system"] == PUBLISHED_SYSTEM]
@@ -184,6 +185,8 @@ def published_reports(rows: pd.DataFrame | None = None) -> list[FitReport]:
 
 def reference_rows(store, rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Unflagged rows of the store's runs that imported the shared reference files."""
+    from planner.fitting import exclude_flagged
+
     runs = store.runs()
     ref = runs[runs["source_sha256"].isin(list(REFERENCE_FILES))]
     if ref.empty:
@@ -199,6 +202,8 @@ def reference_rows(store, rows: pd.DataFrame | None = None) -> tuple[pd.DataFram
 
 def build_catalogue(store, rows: pd.DataFrame | None = None) -> Catalogue:
     """The catalogue from a store holding the imported shared reference files."""
+    from planner.fitting import fit_store
+
     rows, files = reference_rows(store, rows)
     fitted = fit_store(rows, forms=("default",), targets=("energy", "runtime"),
                        energy="total", include_flagged=True)

@@ -205,6 +205,27 @@ class FitReport:
         )
 
 
+def total_interval(curve: Curve, tin, tout, counts=1.0, level: float = 0.95):
+    """(total, lo, hi): the sum of count * prediction and a normal interval from coef_cov.
+
+    Only the coefficients' uncertainty is counted (the noise of single queries averages
+    out over many); without a covariance the interval is (total, total).  Queries whose
+    prediction is clipped at zero contribute nothing, to the total or to its spread.
+    """
+    from statistics import NormalDist
+
+    design = curve.design(tin, tout)
+    weights = np.broadcast_to(np.asarray(counts, dtype=float), design.shape[:1]).copy()
+    if curve.clip_negative:
+        weights[design @ curve.coef <= 0] = 0.0
+    total = float(np.sum(weights * curve.predict(tin, tout)))
+    if curve.coef_cov is None:
+        return total, total, total
+    g = weights @ design
+    half = NormalDist().inv_cdf(0.5 + level / 2) * math.sqrt(max(g @ curve.coef_cov @ g, 0.0))
+    return total, max(total - half, 0.0) if curve.clip_negative else total - half, total + half
+
+
 def _num(x: float | None) -> float | None:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return None

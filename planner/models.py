@@ -25,6 +25,7 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from planner.curves import total_interval  # noqa: F401  (re-exported)
 from planner.curves import Curve, design_matrix
 from planner.identify import identifiable_terms, sweep_lines
 from planner.validation import (CV_SEED, CV_SPLITS, check_xy, cross_val_predictions,
@@ -196,21 +197,3 @@ class DefaultForm(_CurveRegressor):
         ]
         self.n_features_in_ = 2
         return self
-
-
-def total_interval(curve: Curve, tin, tout, counts=1.0, level: float = 0.95):
-    """(total, lo, hi): the sum of count * prediction and a normal interval from coef_cov.
-
-    Only the coefficients' uncertainty is counted (the noise of single queries averages
-    out over many); without a covariance the interval is (total, total).
-    """
-    from scipy.stats import norm
-
-    design = curve.design(tin, tout)
-    weights = np.broadcast_to(np.asarray(counts, dtype=float), design.shape[:1])
-    total = float(np.sum(weights * curve.predict(tin, tout)))
-    if curve.coef_cov is None:
-        return total, total, total
-    g = weights @ design
-    half = float(norm.ppf(0.5 + level / 2) * np.sqrt(max(g @ curve.coef_cov @ g, 0.0)))
-    return total, max(total - half, 0.0) if curve.clip_negative else total - half, total + half

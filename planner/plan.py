@@ -14,7 +14,7 @@ import pandas as pd
 
 from planner.arms import Arm
 from planner.fleet import Fleet
-from planner.models import total_interval
+from planner.curves import total_interval
 from planner.workload import Workload
 
 
@@ -194,7 +194,7 @@ class Plan:
 
 def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
     """95% interval on total energy from the fits' coefficient covariances: each arm's half
-    width from ``planner.models.total_interval`` over the queries it serves (those whose
+    width from ``planner.curves.total_interval`` over the queries it serves (those whose
     prediction is clipped at zero are left out: they do not move with the coefficients);
     arms are fitted separately, so their variances add.  NaN when a used arm has no
     covariance (nothing is made up)."""

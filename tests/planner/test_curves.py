@@ -32,3 +32,15 @@ def test_paper_form_stays_unclipped_default_form_clips():
     assert paper.predict(2048, 8)[()] < 0
     assert default.predict(100, 1)[()] == 0.0
     assert np.isfinite(paper.predict(np.array([1, 2]), np.array([3, 4]))).all()
+
+
+def test_total_interval_leaves_clipped_queries_out_of_the_spread():
+    from planner.curves import total_interval
+
+    cov = np.diag([1.0, 1.0])
+    curve = Curve(terms=("1", "tout"), coef=[-10.0, 1.0], coef_cov=cov)
+    total, lo, hi = total_interval(curve, [0, 0], [5, 20])     # first query clips to 0 J
+    alone = total_interval(curve, [0], [20])
+    assert total == pytest.approx(10.0)
+    assert (total, lo, hi) == pytest.approx(alone)
+    assert lo < total < hi
