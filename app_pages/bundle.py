@@ -22,7 +22,11 @@ def _round(value: float | None) -> float | None:
 
 class PlannerBundle:
     def __init__(self, arms, workload, fleet, seed: int = 0):
-        from planner.optimize import Planner
+        from app_pages.imports import collector_paused
+
+        with collector_paused():   # cvxpy and scipy: the plan's largest import
+            from planner.optimize import Planner
+            from planner import baselines, report  # noqa: F401  (used right after the plan)
 
         self.arms, self.workload, self.fleet, self.seed = arms, workload, fleet, seed
         self.planner = Planner(arms, workload, fleet, seed=seed)

@@ -1,8 +1,11 @@
 """Planner: a workload in, the optimal allocation and its figures against every baseline out."""
 import streamlit as st
 
-from app_pages import plan_state as ps, planning, state, uploads
-from planner import html_report
+from app_pages.imports import collector_paused
+
+with collector_paused():
+    from app_pages import plan_state as ps, planning, state, uploads
+    from planner import html_report
 
 # The solver, fits and report modules load inside the functions that use them, after the
 # title and workload chart are out: the browser loads plotly while the plan is computed.
