@@ -98,7 +98,8 @@ def build_tiny_llama(seed: int = 0, dtype: str = "float32", device: str = "cpu")
         model = LlamaForCausalLM(LlamaConfig(**TINY_CONFIG))
     finally:
         torch.random.set_rng_state(cpu_state)
-    return model.to(device=device, dtype=getattr(torch, canonical_dtype(dtype))).eval()
+    # train(False) is eval mode: no dropout
+    return model.to(device=device, dtype=getattr(torch, canonical_dtype(dtype))).train(False)
 
 
 def load_model(model_id: str, device: str = "cpu", dtype: str = "float32",
@@ -119,7 +120,7 @@ def load_model(model_id: str, device: str = "cpu", dtype: str = "float32",
     except (OSError, ValueError) as exc:
         where = f"local path {path}" if local else f"hub id {model_id!r} (needs a network)"
         raise ModelLoadError(f"cannot load model from {where}: {exc}".splitlines()[0]) from exc
-    model = model.to(device).eval()
+    model = model.to(device).train(False)   # eval mode: no dropout
     excluded = _special_ids(str(path) if local else model_id, local, model.config)
     return _loaded(model, name or (path.name if local else model_id),
                    str(path.resolve()) if local else model_id, device, dtype, excluded)
