@@ -21,5 +21,5 @@ PAGES = [
     st.Page("app_pages/export_page.py", title="Export", icon=":material/download:"),
 ]
 navigation = st.navigation(PAGES)
-state.sidebar(cache.n_measurements(state.store_path()))
+state.sidebar(state.measurement_count())
 navigation.run()

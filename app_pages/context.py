@@ -10,6 +10,7 @@ from measure.store import DEFAULT_DB_PATH
 
 ENV_VAR = "PLANNER_DB"
 STORE_SUFFIXES = (".duckdb", ".db")
+DUCKDB_MAGIC = b"DUCK"   # bytes 8-11 of every DuckDB database file
 
 
 class StorePathError(ValueError):
@@ -44,4 +45,19 @@ def check_store_path(text: str) -> Path:
         raise StorePathError(f"{path} exists but is not a file")
     if not path.exists() and not path.parent.exists():
         raise StorePathError(f"folder {path.parent} does not exist")
+    if path.exists() and not is_duckdb_file(path):
+        raise StorePathError(f"{path} is not a DuckDB store file; choose another file, or a "
+                             "new name to start an empty store")
     return path
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """True when the file starts like a DuckDB database (or cannot be read to tell)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except PermissionError:
+        return True   # the store's own error will name the problem
+    except OSError:
+        return False
+    return len(head) == 12 and head[8:12] == DUCKDB_MAGIC

@@ -103,6 +103,10 @@ def plan_context() -> PlanContext | None:
     s = settings()
     table = accuracy_table(models, rs)
     wl, wl_key = workload()
+    missing = planning.missing_accuracy(table)
+    if missing:
+        st.error(missing)
+        return None
     fd = planning.fleet_dict(table, systems, s)
     try:
         fleet = Fleet.from_dict(fd, source="the Planner page's settings")

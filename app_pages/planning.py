@@ -48,6 +48,17 @@ def accuracy_frame(models: list[str], devices_hint: dict[str, int] | None = None
     return pd.DataFrame(rows, columns=["model", "accuracy", "share", "devices_per_instance"])
 
 
+def missing_accuracy(accuracy: pd.DataFrame) -> str | None:
+    """A message naming the LLMs whose A_K cell is blank, or None when every LLM has one."""
+    blank = accuracy.loc[pd.to_numeric(accuracy["accuracy"], errors="coerce").isna(), "model"]
+    if blank.empty:
+        return None
+    names = ", ".join(repr(str(m)) for m in blank)
+    return (f"No accuracy score (A_K) for {names}: the leaderboard defaults do not cover "
+            f"{'it' if len(blank) == 1 else 'them'}. Enter a score in the A_K column under "
+            "'Fleet, facility and accuracy scores' on the Planner page to plan.")
+
+
 def _clean(value):
     if value is None:
         return None

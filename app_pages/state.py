@@ -39,6 +39,19 @@ def store_path() -> Path:
     return Path(st.session_state["store_path"])
 
 
+def measurement_count() -> int:
+    """Measurements in the session's store; 0 (with a sidebar message) if it cannot be read."""
+    from app_pages import cache
+    from measure.store import StoreError
+
+    try:
+        return cache.n_measurements(store_path())
+    except StoreError as exc:
+        log.warning("cannot read store %s: %s", store_path(), exc)
+        st.sidebar.error(f"{str(exc).rstrip('.!')}. Switch to another store below.")
+        return 0
+
+
 def sidebar(n_measurements: int) -> None:
     """Data source, model form and store switching, drawn on every page."""
     with st.sidebar:
@@ -76,8 +89,13 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
     @functools.wraps(page)
     def run() -> None:
+        from measure.store import StoreError
+
         try:
             page()
+        except StoreError as exc:   # the store file went bad or is locked: say so plainly
+            log.warning("page %s: %s", page.__name__, exc)
+            st.error(f"{str(exc).rstrip('.!')}. Switch to another store in the sidebar.")
         except Exception as exc:  # last resort: the APIs' own errors are caught in the pages
             log.exception("page %s failed", page.__name__)
             st.error(f"This page hit an unexpected problem ({type(exc).__name__}). "

@@ -36,3 +36,11 @@ def test_new_store_in_existing_folder_is_accepted(tmp_path):
     (tmp_path / "dir.duckdb").mkdir()
     with pytest.raises(StorePathError, match="not a file"):
         check_store_path(str(tmp_path / "dir.duckdb"))
+
+
+def test_a_file_that_is_not_duckdb_is_refused(tmp_path):
+    (tmp_path / "text.duckdb").write_text("hello\n")
+    (tmp_path / "empty.duckdb").write_bytes(b"")
+    for name in ("text.duckdb", "empty.duckdb"):
+        with pytest.raises(StorePathError, match="is not a DuckDB store file"):
+            check_store_path(str(tmp_path / name))

@@ -59,3 +59,30 @@ def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
     assert not problems(at)
     assert str(other) in at.sidebar.caption[0].value
     assert at.session_state["store_path"] == str(other)
+
+
+def test_switching_to_a_file_that_is_not_duckdb_keeps_the_app_working(monkeypatch, store_path,
+                                                                        tmp_path):
+    monkeypatch.setenv(ENV_VAR, str(store_path))
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database\n")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.sidebar.text_input(key="store_path_input").set_value(str(bad))
+    at.sidebar.button(key="switch_store").click().run()
+    assert any("is not a DuckDB store file" in e.value for e in at.sidebar.error)
+    assert at.session_state["store_path"] == str(store_path)
+    assert not at.exception and at.title[0].value == "Planner"
+
+
+@pytest.mark.parametrize("page", ["app_pages/planner_page.py", "app_pages/measurements_page.py"])
+def test_starting_on_an_unreadable_store_names_it_without_a_traceback(monkeypatch, tmp_path,
+                                                                      page):
+    bad = tmp_path / "broken.duckdb"
+    bad.write_text("not a database\n")
+    monkeypatch.setenv(ENV_VAR, str(bad))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert any("broken.duckdb" in e.value and "Switch to another store" in e.value
+               for e in at.sidebar.error)
+    assert at.sidebar.text_input(key="store_path_input")   # the way out is still drawn

@@ -139,3 +139,34 @@ def test_mixed_energy_kinds_are_flagged(ctx, catalogue):
     assert planning.mixes_energy_kinds(ctx.arms)   # best available: paper (gpu) + default (total)
     default_only = build_arms(catalogue.of_form("default"), ctx.fleet, form="default")
     assert not planning.mixes_energy_kinds(default_only)
+
+
+EVIL_MODEL = "</script><img src=x onerror=alert(1)>"
+
+
+def test_uploaded_model_names_are_escaped_and_a_missing_score_is_named(shared_reference_dir,
+                                                                       tmp_path):
+    from app_pages import uploads
+
+    text = (shared_reference_dir / "systems-sweeps.csv").read_text()
+    text = text.replace("Falcon (7B)", EVIL_MODEL).replace("M1-Pro", "<b>M1</b>")
+    db = tmp_path / "evil.duckdb"
+    outcome = uploads.import_measurement_upload("<i>x</i>.csv", text.encode(), db)
+    assert outcome.ok, outcome.error
+    rs = sources.store_reports(str(db))
+    models, systems = planning.arm_models_and_systems(rs.reports)
+    table = planning.accuracy_frame(models, rs.devices_per_instance)
+    message = planning.missing_accuracy(table)
+    assert EVIL_MODEL in message and "A_K column" in message and "Llama" not in message
+    table["accuracy"] = table["accuracy"].fillna(50.0)
+    assert planning.missing_accuracy(table) is None
+    fd = planning.fleet_dict(table, systems, planning.PlanSettings())
+    fleet = Fleet.from_dict(fd)
+    arms = build_arms(rs.reports, fleet)
+    wl = synthetic_workload("chat", 100, seed=1)
+    ctx = PlanContext(rs, None, planning.PlanSettings(), wl, fleet, fd, arms,
+                      PlannerBundle(arms, wl, fleet), sources.estimated_arms(rs.reports))
+    plan = ctx.bundle.solve("paper", 0.5)
+    page = exports.html_bytes(ctx, plan, ctx.bundle.baselines()).decode()
+    assert EVIL_MODEL not in page and "<img src=x" not in page and "<b>M1</b>" not in page
+    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page   # named, escaped
