@@ -19,9 +19,12 @@ def page() -> None:
     stem = f"plan-{ctx.workload.name}".replace(" ", "_")
     st.caption(f"{plan.name} for {ctx.workload.name} ({plan.n_queries:,} queries); "
                f"fits: {ctx.rs.label}.")
-    st.download_button("Allocation CSV (one row per query)",
-                       lambda: exports.assignments_csv(plan), file_name=f"{stem}.csv",
-                       mime="text/csv", key="export_csv", icon=":material/table:")
+    if too_large := exports.csv_too_large(plan):
+        st.info(too_large)
+    else:
+        st.download_button("Allocation CSV (one row per query)",
+                           lambda: exports.assignments_csv(plan), file_name=f"{stem}.csv",
+                           mime="text/csv", key="export_csv", icon=":material/table:")
     st.download_button("Plan summary JSON (plan, baselines, assumptions, sources)",
                        lambda: exports.summary_json(ctx, plan, baselines),
                        file_name=f"{stem}.json", mime="application/json", key="export_json",

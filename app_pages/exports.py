@@ -3,14 +3,44 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 from app_pages import planning
 from planner import html_report
 from planner.report import compare, json_safe, summarize
 
 
+MAX_CSV_QUERIES = 1_000_000   # one row per query: beyond this the file and its build get huge
+
+
+def csv_too_large(plan) -> str | None:
+    """Why the per-query CSV is not offered for this plan, or None when it is."""
+    if plan.n_queries <= MAX_CSV_QUERIES:
+        return None
+    return (f"The per-query allocation CSV is offered for workloads up to "
+            f"{MAX_CSV_QUERIES:,} queries; this one has {plan.n_queries:,} (its counts expand "
+            "to one row per query). The plan summary JSON and HTML report carry the "
+            "allocation per LLM and system.")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def assignments_csv(plan) -> bytes:
-    """One row per input query, in input order, with the (model, system) serving it."""
-    return plan.assignments().to_csv(index=False).encode("utf-8")
+    """One row per input query, in input order, with the (model, system) serving it.
+
+    Text cells that a spreadsheet would run as a formula (an uploaded task label such as
+    ``=HYPERLINK(...)``) get a leading apostrophe, the usual CSV-injection guard.
+    """
+    table = plan.assignments()
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(_inert)
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def _inert(value):
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def sources(ctx, plan) -> list[str]:

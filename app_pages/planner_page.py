@@ -110,9 +110,12 @@ def results(ctx) -> None:
     st.plotly_chart(html_report.allocation_figure(plan, ctx.estimated), width="stretch",
                     key="allocation_chart")
     st.dataframe(planning.allocation_table(plan), hide_index=True, width="stretch")
-    st.download_button("Download the allocation (CSV, one row per query)",
-                       lambda: exports.assignments_csv(plan), file_name="allocation.csv",
-                       mime="text/csv", key="allocation_csv")
+    if too_large := exports.csv_too_large(plan):
+        st.info(too_large)
+    else:
+        st.download_button("Download the allocation (CSV, one row per query)",
+                           lambda: exports.assignments_csv(plan), file_name="allocation.csv",
+                           mime="text/csv", key="allocation_csv")
     st.subheader("Against every baseline")
     st.plotly_chart(html_report.comparison_figure(plan, baselines), width="stretch")
     st.dataframe(planning.comparison_table(compare(plan, baselines, ctx.fleet)),

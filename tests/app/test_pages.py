@@ -171,3 +171,14 @@ def test_bad_measurement_upload_is_reported(monkeypatch, store_path):
     next(b for b in at.button if b.label == "Import").click().run()
     assert not at.exception
     assert any("junk.csv" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_huge_count_is_planned_without_a_per_query_csv(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    at.number_input(key="devices").set_value(5000).run()
+    upload(at, "many.csv", b"input_tokens,output_tokens,count,task\n"
+                           b"10,20,3000000,<script>alert(1)</script>\n30,40,3,=SUM(A1)\n")
+    assert not problems(at), problems(at)
+    assert allocation(at)["queries"].sum() == 3_000_003
+    assert not at.get("download_button")   # no 3-million-row CSV built on a click
+    assert any("up to 1,000,000 queries" in i.value and "3,000,003" in i.value for i in at.info)

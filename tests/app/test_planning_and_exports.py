@@ -170,3 +170,12 @@ def test_uploaded_model_names_are_escaped_and_a_missing_score_is_named(shared_re
     page = exports.html_bytes(ctx, plan, ctx.bundle.baselines()).decode()
     assert EVIL_MODEL not in page and "<img src=x" not in page and "<b>M1</b>" not in page
     assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page   # named, escaped
+
+
+def test_allocation_csv_defuses_spreadsheet_formulas(catalogue):
+    csv = b"input_tokens,output_tokens,task\n30,400,=HYPERLINK(\"http://x\")\n8,20,@cmd\n8,20,chat\n"
+    wl = load_workload(io.BytesIO(csv), name="f.csv")
+    plan = make_context(catalogue, wl).bundle.solve("paper", 0.5)
+    out = pd.read_csv(io.BytesIO(exports.assignments_csv(plan)))
+    assert list(out["task"]) == ["'=HYPERLINK(\"http://x\")", "'@cmd", "chat"]
+    assert list(out["input_tokens"]) == [30, 8, 8]
