@@ -65,7 +65,8 @@ def sidebar(n_measurements: int) -> None:
                  help="default: our form, with held-out error; paper: e = a0·tin + a1·tout + "
                       "a2·tin·tout as published; best available: per arm the default form "
                       "where it exists, else the paper's.")
-        st.caption(f"Store: `{store_path()}` · {n_measurements:,} measurements")
+        new = "" if store_path().exists() else " (no such file yet: created on the first import)"
+        st.caption(f"Store: `{store_path()}`{new} · {n_measurements:,} measurements")
         with st.expander("Switch store"):
             typed = st.text_input("Store file", value=str(store_path()), key="store_path_input")
             if st.button("Use this store", key="switch_store"):

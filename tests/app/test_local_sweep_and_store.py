@@ -58,6 +58,7 @@ def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
     at.sidebar.button(key="switch_store").click().run()
     assert not problems(at)
     assert str(other) in at.sidebar.caption[0].value
+    assert "no such file yet" in at.sidebar.caption[0].value   # a typo is not silent
     assert at.session_state["store_path"] == str(other)
 
 
