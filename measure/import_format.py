@@ -201,6 +201,11 @@ def parse_float(value: str, column: str, file: str, line: int) -> float | None:
     return number
 
 
+# Counts (tokens, GPUs, batch sizes, iterations) above this are not measurements: the store
+# keeps them as 32-bit integers.
+MAX_COUNT = 1_000_000_000
+
+
 def parse_count(value: str, column: str, file: str, line: int, required: bool = True) -> int | None:
     """A non-negative whole number (``32`` or ``32.0``); refuses text, negatives, fractions."""
     number = parse_float(value, column, file, line)
@@ -212,4 +217,7 @@ def parse_count(value: str, column: str, file: str, line: int, required: bool = 
         raise MalformedFileError(file, line, f"{column} is negative: {value!r}")
     if number != int(number):
         raise MalformedFileError(file, line, f"{column} is not a whole number: {value!r}")
+    if number > MAX_COUNT:
+        raise MalformedFileError(file, line, f"{column} is absurdly large: {value!r} "
+                                             f"(over {MAX_COUNT:,})")
     return int(number)

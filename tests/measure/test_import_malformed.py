@@ -47,6 +47,8 @@ CASES = {
                            ["Number of Input Tokens", "not a number", "'eight'"]),
     "negative_tokens": (_bad_field("Number of Output Tokens", "-32").encode(), 6,
                         ["Number of Output Tokens", "negative"]),
+    "absurd_tokens": (_bad_field("Number of Input Tokens", "99999999999999999999").encode(), 6,
+                      ["Number of Input Tokens", "absurdly large"]),
     "fractional_tokens": (_bad_field("Number of Input Tokens", "8.5").encode(), 6,
                           ["not a whole number", "'8.5'"]),
     "non_numeric_runtime": (_bad_field("Runtime (s)", "fast").encode(), 6,
