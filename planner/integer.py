@@ -6,8 +6,10 @@ all >= 0 at its optimum), so once an integer solution of cost z_int is known, a 
 reduced cost exceeds z_int - z_LP cannot appear in a better one.  First an integer solution
 over the LP's support plus columns of near-zero reduced cost (at most EXTRA_COLUMNS of them,
 by whole queries in a seeded order, at first: at zeta = 0 ties give hundreds of thousands
-of zero-reduced-cost columns, and a few suffice to make the fractional queries whole);
-widening until one exists.  If it is within the MILP tolerance of the LP bound it is
+of zero-reduced-cost columns, and a few suffice to make the fractional queries whole) and
+the NEAREST_COLUMNS columns of least reduced cost (where capacity binds, making a query
+whole moves a little load elsewhere, and these are the cheapest places to move it);
+widening tenfold until one exists within the tolerance.  If it is within the MILP tolerance of the LP bound it is
 optimal to that tolerance, whichever columns it used; otherwise the MILP over every column
 within the gap gives the optimum.
 """
@@ -23,6 +25,7 @@ from planner.restricted import allocation
 
 INTEGRAL_TOL = 1e-6
 EXTRA_COLUMNS = 5000      # near-zero reduced-cost columns in the first integer attempt
+NEAREST_COLUMNS = 256     # and the columns of least reduced cost (repair capacity cheaply)
 
 
 def _slack_free(res: LPResult) -> bool:
@@ -45,20 +48,21 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     support[gi[used], ki[used]] = True
     allowed = np.isfinite(reduced)
     rank = np.random.default_rng(0).permutation(data.shape[0])
-    band, cap = 1e-6 * scale, EXTRA_COLUMNS
+    band, cap, n_nearest = 1e-6 * scale, EXTRA_COLUMNS, NEAREST_COLUMNS
     while True:
         extra, capped = _capped(allowed & (reduced <= band) & ~support, cap, rank)
-        cols = support | extra
+        near, more = _nearest(np.where(allowed & ~support & ~extra, reduced, np.inf), n_nearest)
+        cols = support | extra | near
         first = solve(cols, penalty=1e3 * scale)
         if not first.has_solution or first.status == "user_limit":
             break
         if _slack_free(first):
-            if not capped or first.value - lp.value <= tolerance:
+            if not (capped or more) or first.value - lp.value <= tolerance:
                 break
         elif np.array_equal(cols, allowed):
             break
-        cap, band = (cap * 10, band) if capped else (cap, band * 100.0)
-    note = "over the LP support and near-zero reduced costs"
+        cap, band, n_nearest = cap * 10, band * 100.0, n_nearest * 10
+    note = "over the LP support and the columns of least reduced cost"
     if first.status == "user_limit":
         return first, cols, note, None
     if not first.has_solution or not _slack_free(first):
@@ -84,6 +88,18 @@ def _capped(mask: np.ndarray, cap: int, rank: np.ndarray) -> tuple[np.ndarray, b
     out = np.zeros_like(mask)
     out[keep] = mask[keep]
     return out, True
+
+
+def _nearest(reduced: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
+    """The ``n`` columns of least finite reduced cost, and whether any finite one is left out."""
+    flat = reduced.ravel()
+    finite = int(np.isfinite(flat).sum())
+    out = np.zeros(flat.shape, dtype=bool)
+    if finite <= n:
+        out[np.isfinite(flat)] = True
+        return out.reshape(reduced.shape), False
+    out[np.argpartition(flat, n)[:n]] = True
+    return out.reshape(reduced.shape), True
 
 
 class PlanningTimeout(RuntimeError):

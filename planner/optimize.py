@@ -12,9 +12,10 @@ Identical queries are aggregated: x[g, k] >= 0 counts the queries of group g on 
 sum_k x[g, k] = n_g, so the size follows distinct (tin, tout, task), not query count.
 Minimum shares, capacity and the accuracy floor couple the groups through a handful of rows.
 
-Solving: the LP is solved by column generation over exact LP duals.  Start from duals of
-the LP on a sample of groups, keep per group the arms whose Lagrangian cost is (near) the
-lowest, solve that restricted LP with HiGHS (interior point + crossover, a vertex), price
+Solving: the LP is solved by column generation over exact LP duals.  Start from duals
+found by a cutting-plane ascent of the Lagrangian dual (one variable per coupling row,
+every column priced in numpy per step), keep per group the arms whose Lagrangian cost is
+(near) the lowest, solve that restricted LP with HiGHS (interior point + crossover, a vertex), price
 every left-out column with the new duals and add any with negative reduced cost; repeat
 until none -- that certifies the restricted optimum optimal for the full LP.  Without
 coupling rows every group simply takes its cheapest arm.
@@ -43,7 +44,7 @@ from planner.lp import LPResult
 from planner.integer import INTEGRAL_TOL, PlanningTimeout, integer_plan
 from planner.restricted import allocation, infeasibility, shortfalls, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
-from planner.pricing import candidates, sample_duals
+from planner.pricing import ascend_duals, candidates, sample_duals
 from planner.tiebreak import energy_ties, least_energy
 from planner.workload import Workload
 
@@ -53,6 +54,7 @@ OBJECTIVES = ("paper", "energy")
 SAMPLE_GROUPS = 1000        # groups in the LP that supplies starting duals
 FULL_LP_GROUPS = 3000       # below this, solve over every column at once
 MAX_ROUNDS = 8              # column-generation rounds before solving over every column
+ASCENT_TOL = 1e-8           # dual ascent stops this close (relative) to its model's bound
 
 
 class Planner:
@@ -111,7 +113,6 @@ class Planner:
                         skipped.append(f"accuracy >= {float(floor):g} %: {exc}")
             else:
                 for z in (np.linspace(0.0, 1.0, 11) if zetas is None else zetas):
-                    # no hint: the duals scale with zeta, a neighbour's start badly
                     plans.append(self.solve("paper", zeta=float(z), **kwargs))
         finally:
             self._hint_y = None
@@ -211,12 +212,19 @@ class Planner:
                                 time_limit_s=self._remaining(deadline))
 
     def _start_duals(self, cost, rows: Rows, deadline, key, allowed) -> np.ndarray:
+        """The duals of this very problem if solved before; else the Lagrangian dual's
+        ascent from a neighbouring solve's duals (same rows) or a sample LP's."""
         if key in self._warm_y:
             return self._warm_y[key]
-        if self._hint_y is not None and self._hint_y[0] == rows.family:
-            return self._hint_y[1]          # a neighbouring frontier point's duals
-        return sample_duals(self.data, rows, cost, allowed, self.seed, SAMPLE_GROUPS,
-                            self._remaining(deadline))
+        start = next((hint[1] for hint in (self._hint_y, self._last_y)
+                      if hint is not None and hint[0] == list(rows.family)), None)
+        if start is None:
+            start = sample_duals(self.data, rows, cost, allowed, self.seed, SAMPLE_GROUPS,
+                                 self._remaining(deadline))
+        magnitude = float(self.data.count @ np.abs(cost).mean(axis=1))
+        return ascend_duals(self.data, rows, cost, allowed, start,
+                            y_max=1e3 * max(float(np.max(np.abs(cost))), 1e-12),
+                            tol=ASCENT_TOL * max(magnitude, 1e-12))
 
     def _column_generation(self, cost, rows: Rows, deadline, key):
         """Restricted LPs with elastic coupling rows, priced until no column is missing.
