@@ -59,9 +59,11 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
         if _slack_free(first):
             if not (capped or more) or first.value - lp.value <= tolerance:
                 break
+            n_nearest *= 4            # whole, but not yet within tolerance: more repairs
         elif np.array_equal(cols, allowed):
             break
-        cap, band, n_nearest = cap * 10, band * 100.0, n_nearest * 10
+        else:                         # the rows not met yet: widen everything
+            cap, band, n_nearest = cap * 10, band * 100.0, n_nearest * 10
     note = "over the LP support and the columns of least reduced cost"
     if first.status == "user_limit":
         return first, cols, note, None

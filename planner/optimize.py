@@ -54,6 +54,8 @@ OBJECTIVES = ("paper", "energy")
 SAMPLE_GROUPS = 1000        # groups in the LP that supplies starting duals
 FULL_LP_GROUPS = 3000       # below this, solve over every column at once
 MAX_ROUNDS = 8              # column-generation rounds before solving over every column
+TIEBREAK_TIME_S = 2.0       # the least-energy second stage's own limit (the plan is optimal
+                            # before it; a stage cut short keeps the best it found)
 ASCENT_TOL = 1e-8           # dual ascent stops this close (relative) to its model's bound
 
 
@@ -186,9 +188,11 @@ class Planner:
             alloc, status, how = self._integer(cost, rows, cand, reduced, lp, deadline)
         if status == "optimal" and (ties == "all" or ties == "exact" and energy_ties(
                 d, cost, np.isfinite(reduced))):
+            ties_by = time.perf_counter() + TIEBREAK_TIME_S
+            ties_by = ties_by if deadline is None else min(deadline, ties_by)
             alloc, note = least_energy(d, rows, cost, alloc, lp, reduced,
                                        lambda r, c, cols, integer, penalty=None: self._solve(
-                                           c, r, cols, deadline, integer, penalty))
+                                           c, r, cols, ties_by, integer, penalty))
             how += note
         return alloc, status, how
 

@@ -93,9 +93,11 @@ def least_energy(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray
             lambda c, integer=True, penalty=None: solve(second, energy, c, integer, penalty),
             data, energy, cols, reduced2, res)
         how = "an integer program"
-    if res.x is None or res.status not in ("optimal", "optimal_inaccurate") or not (
-            res.slack is None or not np.any(res.slack > 1e-9)):
+    if res.x is None or res.status not in ("optimal", "optimal_inaccurate", "user_limit") \
+            or not (res.slack is None or not np.any(res.slack > 1e-9)):
         return alloc, f"; ties toward lower energy not settled ({res.status})"
+    if res.status == "user_limit":
+        how += " stopped by its time limit (less energy, not proven least)"
     better = allocation(data, cols, res.x)
     z0, z1 = float(np.sum(cost * alloc)), float(np.sum(cost * better))
     saved = float(np.sum(data.energy_j * (alloc - better)))

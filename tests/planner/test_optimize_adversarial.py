@@ -211,3 +211,23 @@ def test_a_query_larger_than_every_system_is_named():
     with pytest.raises(InfeasiblePlanError, match=r"a query of 1 input and 20 output tokens "
                                                   r"needs 0.00556 device-hours on A @ s1"):
         planner.solve()
+
+
+def test_the_least_energy_stage_has_its_own_time_limit(monkeypatch):
+    """The tie-break runs after an optimal plan exists: it gets TIEBREAK_TIME_S of its own
+    (a hard instance once took 40 s there), and the first stage gets none."""
+    limits = {}
+    real = optimize.solve_restricted
+
+    def recording(data, rows, cost, chosen, **kwargs):
+        stage = "ties" if "objective" in rows.family else "first"
+        limits.setdefault(stage, []).append(kwargs.get("time_limit_s"))
+        return real(data, rows, cost, chosen, **kwargs)
+
+    monkeypatch.setattr(optimize, "solve_restricted", recording)
+    planner = tie_planner({"system": {"s2": {"devices": 1, "window_h": 70 / 3600},
+                                      "s3": {"devices": 1, "window_h": 1.0}}})
+    plan = planner.solve("paper", zeta=0.0)
+    assert plan.energy_j == pytest.approx(350.0)
+    assert limits["first"] == [None] * len(limits["first"])
+    assert limits["ties"] and all(0 < t <= optimize.TIEBREAK_TIME_S for t in limits["ties"])

@@ -1,0 +1,71 @@
+"""Column generation's start: the Lagrangian dual ascent reaches the LP bound, so one
+pricing round suffices where capacity binds; the integer phase stays within tolerance."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner import optimize
+from planner.constraints import coupling_rows, lagrangian, undominated
+from planner.fleet import Fleet
+from planner.optimize import Planner
+from planner.pricing import ascend_duals
+from planner.restricted import solve_restricted
+from planner.workload import synthetic_workload
+from planner.arms import build_arms
+from tests.planner.plan_fixtures import PUBLISHED, published_reports, report
+
+SHARES = {"Llama-2-7b-chat-hf": {"share": 0.05}, "Llama-2-13b-chat-hf": {"share": 0.2},
+          "Llama-2-70b-chat-hf": {"share": 0.75}}
+
+
+@pytest.fixture(scope="module")
+def capacity_planner():
+    """The published fits on one system and a faster, hungrier copy (energy x1.4, runtime
+    x0.7) on another, each with 300 device-hours: about 740 would be used at low zeta
+    without limits, so capacity binds."""
+    limited = {"devices": 1, "window_h": 300.0}
+    fleet = Fleet.from_dict({"min_share_fraction": 0.25, "llm": SHARES,
+                             "system": {"argonne-swing": limited, "other": limited}})
+    other = [report(model, "other", target, np.asarray(coef) * scale)
+             for model, fits in PUBLISHED.items()
+             for target, coef, scale in zip(("energy", "runtime"), fits, (1.4, 0.7))]
+    reports = published_reports() + other
+    arms = build_arms(reports, fleet, energy="gpu")
+    planner = Planner(arms, synthetic_workload("chat", 12000, seed=5), fleet)
+    assert planner.data.shape[0] > optimize.FULL_LP_GROUPS
+    return planner
+
+
+def dual_value(planner, rows, cost, allowed, y) -> float:
+    lagr = np.where(allowed, lagrangian(planner.data, rows, cost, y), np.inf)
+    return float(np.asarray(rows.rhs) @ y + planner.data.count @ lagr.min(axis=1))
+
+
+@pytest.mark.parametrize("zeta", [0.1, 0.3])
+def test_ascent_reaches_the_full_lps_value(capacity_planner, zeta):
+    p = capacity_planner
+    cost, rows = p._cost("paper", zeta), coupling_rows(p.data, None)
+    assert "capacity" in rows.family
+    allowed = undominated(p.data, cost)
+    full = solve_restricted(p.data, rows, cost, allowed)          # the whole LP at once
+    y = ascend_duals(p.data, rows, cost, allowed, np.zeros(len(rows)),
+                     y_max=1e3 * float(np.max(np.abs(cost))), tol=1e-9 * abs(full.value))
+    assert np.all(y >= 0)
+    assert np.any(y[[f == "capacity" for f in rows.family]] > 0)     # capacity binds
+    bound = dual_value(p, rows, cost, allowed, y)
+    assert bound <= full.value + 1e-7 * abs(full.value)          # weak duality
+    assert bound == pytest.approx(full.value, rel=1e-6)           # and no gap left
+
+
+def test_new_zetas_take_one_pricing_round_and_match_the_full_lp(capacity_planner, monkeypatch):
+    p = capacity_planner
+    plans = {z: p.solve("paper", zeta=z) for z in (0.5, 0.3, 0.1)}
+    assert p.last_stats["rounds"] == 1
+    monkeypatch.setattr(optimize, "FULL_LP_GROUPS", 10**9)
+    full = Planner(p.data.arms, p.data.workload, p.fleet)
+    tolerance = 1e-7 * float(p.data.count @ np.abs(p._cost("paper", 0.1)).mean(axis=1))
+    for z, plan in plans.items():
+        assert not plan.violations
+        assert plan.objective_value == pytest.approx(
+            full.solve("paper", zeta=z).objective_value, abs=2 * tolerance, rel=1e-7)
