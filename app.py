@@ -5,10 +5,7 @@ Thin on purpose: page config, the session's store path, the shared sidebar and
 """
 import streamlit as st
 
-from app_pages.imports import collector_paused
-
-with collector_paused():   # pandas and duckdb: the first run's largest imports
-    from app_pages import cache, state
+from app_pages import state   # light: pandas, DuckDB and the solver load in the pages
 
 st.set_page_config(page_title="LLM inference energy planner", page_icon=":material/bolt:", layout="wide")
 state.init_session()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from measure.store import DEFAULT_DB_PATH
+from measure.paths import DEFAULT_DB_PATH
 
 ENV_VAR = "PLANNER_DB"
 STORE_SUFFIXES = (".duckdb", ".db")

@@ -13,23 +13,11 @@ import streamlit as st
 
 from app_pages import cache, planning, state, uploads
 from app_pages.bundle import TIME_LIMIT_S
+from app_pages.settings import (DEFAULTS, WORKLOAD_SYNTHETIC,  # noqa: F401  (re-exported)
+                                WORKLOAD_UPLOAD, init_defaults)
 from app_pages.sources import ReportSet, estimated_arms
 
 log = logging.getLogger("app.plan")
-
-WORKLOAD_SYNTHETIC = "Synthetic"
-WORKLOAD_UPLOAD = "Upload a file"
-DEFAULTS = {
-    **{f.name: f.default for f in fields(planning.PlanSettings)},
-    "workload_choice": WORKLOAD_SYNTHETIC, "workload_kind": "chat", "workload_n": 2000,
-    "workload_seed": 0, "compare_to": planning.DEFAULT_BASELINE,
-}
-
-
-def init_defaults() -> None:
-    """Widgets read their values from these keys (no widget passes its own default)."""
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
 
 
 def settings() -> planning.PlanSettings:

@@ -1,143 +1,77 @@
-"""Planner: a workload in, the optimal allocation and its figures against every baseline out."""
+"""Planner: a workload in, the optimal allocation and its figures against every baseline out.
+
+The workload chart is drawn first, from numpy alone; pandas, the fits and the solver load
+after it (``planner_view``).  On a session's first run the page then pauses briefly: the
+browser must fetch Streamlit's 4.7 MB plotly bundle from this same Python process, and the
+imports and solve that follow hold the GIL and slowed that fetch from ~0.25 s to ~0.5 s
+(bench/app_latency.py: first chart 2.8-3.1 s without the pause, 2.5-2.8 s with it; the plan
+itself lands no later).  PLANNER_FIRST_CHART_PAUSE_S=0 turns it off (the AppTest suite).
+"""
+import os
+import time
+
 import streamlit as st
 
+from app_pages import settings, state
 from app_pages.imports import collector_paused
+from planner.token_chart import token_histogram
 
-with collector_paused():
-    from app_pages import plan_state as ps, planning, state, uploads
-    from planner import html_report
 
-# The solver, fits and report modules load inside the functions that use them, after the
-# title and workload chart are out: the browser loads plotly while the plan is computed.
+def upload_controls() -> None:
+    with collector_paused():
+        from app_pages import plan_state as ps, uploads
+
+    file = st.file_uploader("CSV, JSONL or Parquet with input/output token counts",
+                            type=list(uploads.WORKLOAD_TYPES), key="workload_file")
+    ps.handle_upload(file)
+    if st.session_state.get("upload_error"):
+        st.error(st.session_state["upload_error"])
+    if "uploaded_workload" not in st.session_state:
+        st.info("No workload uploaded yet: planning the synthetic one meanwhile.")
+    else:
+        st.caption(f"Planning {st.session_state['uploaded_workload'].name}; upload "
+                   "another file to replace it.")
 
 
 def workload_controls() -> None:
-    st.radio("Workload", (ps.WORKLOAD_SYNTHETIC, ps.WORKLOAD_UPLOAD), key="workload_choice",
-             horizontal=True)
-    if st.session_state["workload_choice"] == ps.WORKLOAD_UPLOAD:
-        file = st.file_uploader("CSV, JSONL or Parquet with input/output token counts",
-                                type=list(uploads.WORKLOAD_TYPES), key="workload_file")
-        ps.handle_upload(file)
-        if st.session_state.get("upload_error"):
-            st.error(st.session_state["upload_error"])
-        if "uploaded_workload" not in st.session_state:
-            st.info("No workload uploaded yet: planning the synthetic one meanwhile.")
-        else:
-            st.caption(f"Planning {st.session_state['uploaded_workload'].name}; upload "
-                       "another file to replace it.")
+    st.radio("Workload", (settings.WORKLOAD_SYNTHETIC, settings.WORKLOAD_UPLOAD),
+             key="workload_choice", horizontal=True)
+    if st.session_state["workload_choice"] == settings.WORKLOAD_UPLOAD:
+        upload_controls()
     else:
         cols = st.columns(3)
-        cols[0].selectbox("Shape", planning.SYNTHETIC_KINDS, key="workload_kind")
+        cols[0].selectbox("Shape", settings.SYNTHETIC_KINDS, key="workload_kind")
         cols[1].number_input("Queries", 1, 500_000, step=1000, key="workload_n")
         cols[2].number_input("Seed", 0, 1_000_000, key="workload_seed")
-    workload, _key = ps.workload()
-    st.plotly_chart(html_report.workload_figure(workload.queries), width="stretch",
+    st.plotly_chart(token_histogram(*settings.chosen_tokens()), width="stretch",
                     key="workload_chart")
 
 
-def objective_controls() -> None:
-    st.radio("Objective", ("paper", "energy"), key="objective", horizontal=True,
-             format_func={"paper": "Balance energy and accuracy (zeta)",
-                          "energy": "Least energy above an accuracy floor"}.get)
-    if st.session_state["objective"] == "paper":
-        st.slider("zeta (0: accuracy only, 1: energy only)", 0.0, 1.0, step=0.05, key="zeta")
-    else:
-        st.number_input("Accuracy floor (token-weighted A_K, %)", 0.0, 100.0, step=0.5,
-                        key="min_accuracy")
+FIRST_CHART_PAUSE_S = float(os.environ.get("PLANNER_FIRST_CHART_PAUSE_S", "0.3"))
 
 
-def fleet_controls() -> None:
-    rs = state.report_set()
-    with st.expander("Fleet, facility and accuracy scores", expanded=False):
-        cols = st.columns(3)
-        cols[0].number_input("Devices per system", 1, 100_000, key="devices")
-        cols[1].number_input("Window (h)", 0.5, 8760.0, step=1.0, key="window_h")
-        cols[2].number_input("Min share fraction", 0.0, 1.0, step=0.05, key="min_share_fraction",
-                             help="Each LLM given a share serves at least N × share × this.")
-        cols = st.columns(3)
-        cols[0].number_input("PUE", 1.0, 3.0, step=0.05, key="pue")
-        cols[1].number_input("gCO2e per kWh", 0.0, 2000.0, step=10.0, key="carbon_g_per_kwh")
-        cols[2].number_input("Price per kWh", 0.0, 10.0, step=0.01, key="price_per_kwh")
-        form = state.current_form()
-        reports = rs.reports if form is None else rs.of_form(form)
-        models, _ = planning.arm_models_and_systems(reports)
-        edited = st.data_editor(
-            ps.accuracy_table(models, rs), key="accuracy_editor", hide_index=True,
-            disabled=["model"], num_rows="fixed",
-            column_config={
-                "accuracy": st.column_config.NumberColumn("A_K (%)", min_value=0.0,
-                                                          max_value=100.0, format="%.2f"),
-                "share": st.column_config.NumberColumn("share γ (blank: none)", min_value=0.0,
-                                                       max_value=1.0, format="%.3f"),
-                "devices_per_instance": st.column_config.NumberColumn(
-                    "devices / instance", min_value=1, step=1)})
-        st.session_state["accuracy_table"] = edited
-        st.caption("A_K defaults: Open LLM Leaderboard averages used by Wilkins et al. "
-                   "(thesis Table 4.1).")
-
-
-def headline(ctx, plan) -> None:
-    from planner.report import summarize
-
-    baselines = ctx.baseline_plans()
-    if st.session_state.get("compare_to") not in baselines:
-        st.session_state["compare_to"] = next(iter(baselines))
-    st.selectbox("Compare with", list(baselines), key="compare_to",
-                 format_func=lambda k: baselines[k].name)
-    plan_summary = summarize(plan, ctx.fleet)
-    base_summary = summarize(baselines[st.session_state["compare_to"]], ctx.fleet)
-    for col, metric in zip(st.columns(5), planning.headline(plan_summary, base_summary)):
-        col.metric(**metric)
-    st.caption(f"{plan.name}: {plan.status}, solved in {plan.solve_seconds:.2f} s. "
-               + planning.energy_note(plan_summary))
-    if plan_summary["is_estimated"]:
-        st.warning("Part of this plan's energy comes from ESTIMATED figures, not measurements.")
-    if planning.mixes_energy_kinds(ctx.arms):
-        st.warning("These arms mix GPU-only energy fits (the paper's published form) with "
-                   "GPU + CPU energy fits: their energies are not like for like. Choose one "
-                   "model form in the sidebar to compare like with like.")
-    return baselines
-
-
-def results(ctx) -> None:
-    from app_pages import exports
-    from planner.report import compare
-
-    plan = ps.solve(ctx)
-    if plan is None:
-        return
-    baselines = headline(ctx, plan)
-    st.plotly_chart(html_report.allocation_figure(plan, ctx.estimated), width="stretch",
-                    key="allocation_chart")
-    st.dataframe(planning.allocation_table(plan), hide_index=True, width="stretch")
-    if too_large := exports.csv_too_large(plan):
-        st.info(too_large)
-    else:
-        st.download_button("Download the allocation (CSV, one row per query)",
-                           lambda: exports.assignments_csv(plan), file_name="allocation.csv",
-                           mime="text/csv", key="allocation_csv")
-    st.subheader("Against every baseline")
-    st.plotly_chart(html_report.comparison_figure(plan, baselines), width="stretch")
-    st.dataframe(planning.comparison_table(compare(plan, baselines, ctx.fleet)),
-                 hide_index=True, width="stretch")
+def pause_after_first_chart() -> None:
+    """Once per session, let the server hand the browser the chart library first."""
+    if not st.session_state.get("_first_chart_out"):
+        st.session_state["_first_chart_out"] = True
+        time.sleep(max(FIRST_CHART_PAUSE_S, 0.0))
 
 
 @state.guarded
 def page() -> None:
     st.title("Planner")
-    ps.init_defaults()
+    settings.init_defaults()
     left, right = st.columns([1, 2.2], gap="large")
     with left:
-        workload_controls()   # draws the workload chart first: plotly loads while we plan
-        objective_controls()
-        fleet_controls()
+        workload_controls()
+    pause_after_first_chart()
+    with collector_paused():
+        from app_pages import planner_view as view
+    with left:
+        view.objective_controls()
+        view.fleet_controls()
     with right:
-        ctx = ps.plan_context()
-        if ctx is None:
-            return
-        st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · "
-                   f"workload {planning.workload_caption(ctx.workload)}")
-        results(ctx)
+        view.plan_panel()
 
 
 page()

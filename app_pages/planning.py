@@ -8,31 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
 
+from app_pages.settings import (DEFAULT_BASELINE, SYNTHETIC_KINDS,  # noqa: F401
+                                PlanSettings)
 from planner.curves import FitReport
 
-SYNTHETIC_KINDS = ("chat", "math", "code")
 FRONTIER_ZETAS = tuple(round(i / 10, 2) for i in range(11))
 J_PER_KWH = 3.6e6
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """Everything the page's controls decide (facility figures only change the reporting)."""
-
-    objective: str = "paper"             # "paper" (zeta) or "energy" (accuracy floor)
-    zeta: float = 0.5
-    min_accuracy: float | None = None
-    devices: int = 8                     # per system
-    window_h: float = 24.0
-    min_share_fraction: float = 0.25
-    pue: float = 1.2
-    carbon_g_per_kwh: float = 400.0
-    price_per_kwh: float = 0.15
 
 
 def accuracy_frame(models: list[str], devices_hint: dict[str, int] | None = None) -> pd.DataFrame:
@@ -127,7 +113,6 @@ HEADLINE = (
     ("Accuracy", "accuracy", "%", 1.0, False, "token-weighted mean A_K"),
     ("Runtime", "runtime_s", "h", 1 / 3600, True, "summed over queries, one at a time"),
 )
-DEFAULT_BASELINE = "most_accurate_fastest"
 
 
 def _num(value, unit: str) -> str:

@@ -40,7 +40,10 @@ def store_path() -> Path:
 
 
 def measurement_count() -> int:
-    """Measurements in the session's store; 0 (with a sidebar message) if it cannot be read."""
+    """Measurements in the session's store; 0 (with a sidebar message) if it cannot be read.
+    A store file that does not exist yet holds none (and needs no DuckDB or pandas)."""
+    if not store_path().exists():
+        return 0
     from app_pages import cache
     from measure.store import StoreError
 
@@ -90,19 +93,25 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
     @functools.wraps(page)
     def run() -> None:
-        from measure.store import StoreError
-
         try:
             page()
-        except StoreError as exc:   # the store file went bad or is locked: say so plainly
-            log.warning("page %s: %s", page.__name__, exc)
-            st.error(f"{str(exc).rstrip('.!')}. Switch to another store in the sidebar.")
         except Exception as exc:  # last resort: the APIs' own errors are caught in the pages
+            if _is_store_error(exc):   # the store file went bad or is locked: say so plainly
+                log.warning("page %s: %s", page.__name__, exc)
+                st.error(f"{str(exc).rstrip('.!')}. Switch to another store in the sidebar.")
+                return
             log.exception("page %s failed", page.__name__)
             st.error(f"This page hit an unexpected problem ({type(exc).__name__}). "
                      "The details are in the server log; the other pages still work.")
 
     return run
+
+
+def _is_store_error(exc: Exception) -> bool:
+    """Whether ``exc`` is the store's error, without importing the store (and DuckDB and
+    pandas) for pages that never touched it: then it cannot be one."""
+    store = sys.modules.get("measure.store")
+    return store is not None and isinstance(exc, store.StoreError)
 
 
 def report_set():

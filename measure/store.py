@@ -30,8 +30,7 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "energy.duckdb"
+from measure.paths import DEFAULT_DB_PATH, PROJECT_ROOT  # noqa: F401  (re-exported)
 
 from measure.store_schema import (  # noqa: F401  (re-exported: the store's public names)
     ENERGY_SOURCES, MEASUREMENT_COLUMNS, RUN_COLUMNS, SCHEMA_SQL, STARTUP_COLUMNS,

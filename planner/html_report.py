@@ -17,6 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from planner.token_chart import token_histogram
+
 J_PER_KWH = 3.6e6
 
 
@@ -25,22 +27,10 @@ def arm_label(model: str, system: str, estimated: bool = False) -> str:
 
 
 def workload_figure(queries: pd.DataFrame, title: str | None = None) -> go.Figure:
-    """Distributions of input and output tokens (weighted by count), binned here on a log
-    scale so the figure stays small whatever the workload's size."""
+    """The workload's token histogram (``planner.token_chart``), weighted by count."""
     weights = queries["count"].to_numpy(float) if "count" in queries else None
-    top = max(int(queries[["input_tokens", "output_tokens"]].to_numpy().max()), 2)
-    edges = np.unique(np.round(np.geomspace(1, top + 1, 40)))
-    fig = go.Figure()
-    for col, label, color in (("input_tokens", "input", "#5C6BC0"),
-                              ("output_tokens", "output", "#2E7D32")):
-        counts, _ = np.histogram(queries[col].clip(lower=1), bins=edges, weights=weights)
-        fig.add_trace(go.Bar(x=np.sqrt(edges[:-1] * edges[1:]), y=counts, width=np.diff(edges),
-                             name=f"{label} tokens", opacity=0.65, marker_color=color))
-    fig.update_layout(title=title, barmode="overlay", height=260 if title else 220,
-                      xaxis={"title": "tokens", "type": "log"}, yaxis_title="queries",
-                      margin={"t": 70 if title else 30, "b": 30, "l": 10, "r": 10},
-                      legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
-    return fig
+    return token_histogram(queries["input_tokens"].to_numpy(),
+                           queries["output_tokens"].to_numpy(), weights, title)
 
 
 def allocation_figure(plan, estimated_arms: frozenset = frozenset()) -> go.Figure:

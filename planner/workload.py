@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.synthetic import SYNTHETIC_SHAPES, synthetic_tokens  # noqa: F401
 from planner.workload_io import (
     DEFAULT_MAX_BYTES, MAX_TOKENS, RowLabels, WorkloadError, read_table,
 )
@@ -218,28 +219,9 @@ def load_workload(source, *, name: str | None = None, tokenizer=None,
     return Workload(queries=queries, name=name or Path(file).stem, source=file, notes=notes)
 
 
-SYNTHETIC_SHAPES = {
-    # kind: (median input, sigma, input clip), (median output, sigma, output clip)
-    # Shapes only, not data: Alpaca-like chat (short prompts, answers of a few hundred
-    # tokens), GSM8K-like math (a paragraph in, a worked answer out) and code generation.
-    "chat": ((20, 0.7, (4, 512)), (180, 0.6, (8, 1024))),
-    "math": ((70, 0.35, (20, 400)), (130, 0.4, (30, 512))),
-    "code": ((130, 0.6, (16, 1024)), (250, 0.6, (16, 1024))),
-}
-
-
 def synthetic_workload(kind: str, n_queries: int, seed: int = 0) -> Workload:
     """A seeded made-up workload shaped like chat, math or code queries (one row per query)."""
-    if kind not in SYNTHETIC_SHAPES:
-        raise ValueError(f"unknown synthetic workload {kind!r}: use one of "
-                         f"{', '.join(SYNTHETIC_SHAPES)}")
-    if int(n_queries) < 1:
-        raise ValueError(f"n_queries must be at least 1, got {n_queries}")
-    rng = np.random.default_rng(seed)
-    cols = []
-    for median, sigma, (lo, hi) in SYNTHETIC_SHAPES[kind]:
-        draw = rng.lognormal(np.log(median), sigma, int(n_queries))
-        cols.append(np.clip(np.round(draw), lo, hi).astype(np.int64))
+    cols = synthetic_tokens(kind, n_queries, seed)
     queries = pd.DataFrame({"input_tokens": cols[0], "output_tokens": cols[1],
                             "task": kind, "count": np.ones(int(n_queries), dtype=np.int64)})
     return Workload(queries=queries, name=f"synthetic-{kind}-{n_queries}-seed{seed}",

@@ -15,3 +15,10 @@ def reference_store(shared_reference_dir, tmp_path_factory):
     import_file(shared_reference_dir / "swing-a100-grid.csv", store, system="argonne-swing")
     import_file(shared_reference_dir / "systems-sweeps.csv", store)
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_first_chart_pause(monkeypatch):
+    """The Planner page's once-per-session pause for the browser (0.3 s) has no browser to
+    wait for under AppTest."""
+    monkeypatch.setenv("PLANNER_FIRST_CHART_PAUSE_S", "0")

@@ -1,0 +1,57 @@
+"""The Planner page's settings and their defaults, importable before pandas and the solver
+(the page draws its workload chart first, from these alone)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import streamlit as st
+
+SYNTHETIC_KINDS = ("chat", "math", "code")
+WORKLOAD_SYNTHETIC = "Synthetic"
+WORKLOAD_UPLOAD = "Upload a file"
+DEFAULT_BASELINE = "most_accurate_fastest"
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Everything the page's controls decide (facility figures only change the reporting)."""
+
+    objective: str = "paper"             # "paper" (zeta) or "energy" (accuracy floor)
+    zeta: float = 0.5
+    min_accuracy: float | None = None
+    devices: int = 8                     # per system
+    window_h: float = 24.0
+    min_share_fraction: float = 0.25
+    pue: float = 1.2
+    carbon_g_per_kwh: float = 400.0
+    price_per_kwh: float = 0.15
+
+
+DEFAULTS = {
+    **{f.name: f.default for f in fields(PlanSettings)},
+    "workload_choice": WORKLOAD_SYNTHETIC, "workload_kind": "chat", "workload_n": 2000,
+    "workload_seed": 0, "compare_to": DEFAULT_BASELINE,
+}
+
+
+def init_defaults() -> None:
+    """Widgets read their values from these keys (no widget passes its own default)."""
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def chosen_tokens():
+    """(input tokens, output tokens, counts or None) of the workload being planned: the
+    uploaded one when chosen and present, else the synthetic one (numpy only)."""
+    from planner.synthetic import synthetic_tokens
+
+    init_defaults()
+    if (st.session_state["workload_choice"] == WORKLOAD_UPLOAD
+            and "uploaded_workload" in st.session_state):
+        q = st.session_state["uploaded_workload"].queries
+        return (q["input_tokens"].to_numpy(), q["output_tokens"].to_numpy(),
+                q["count"].to_numpy(float))
+    tin, tout = synthetic_tokens(st.session_state["workload_kind"],
+                                 int(st.session_state["workload_n"]),
+                                 int(st.session_state["workload_seed"]))
+    return tin, tout, None
