@@ -8,8 +8,8 @@ argonne-swing plus the three 7B LLMs on the sweeps' four systems; without ../sha
 committed reference catalogue (the same fits).  Fleet: the paper's shares (gamma 0.05, 0.2,
 0.75 at 25 %) on three LLMs, and capacity limits on two systems, so every constraint family
 is live.  The aggregated planner is run side by side with the paper's one-binary-per-(query,
-arm) formulation (cvxpy + HiGHS MILP) at 2,000 and 20,000 queries: the optimum must agree
-to 1e-6 relative.  Wall-clock and CPU seconds are printed; the machine is shared, so read
+arm) formulation (cvxpy + HiGHS MILP) at 2,000 and 20,000 queries: the optima must agree
+within the two integer programs' gaps (MIP_REL_GAP of the objective's scale each).  Wall-clock and CPU seconds are printed; the machine is shared, so read
 ratios measured in the same run rather than absolute figures.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from planner import optimize  # noqa: E402
+from planner.lp import MIP_REL_GAP  # noqa: E402
 from planner.arms import build_arms  # noqa: E402
 from planner.fleet import Fleet  # noqa: E402
 from planner.optimize import Planner  # noqa: E402
@@ -76,6 +77,16 @@ def load_arms(fleet: Fleet):
     return build_arms(reports, fleet, form="default"), source
 
 
+def milp_gaps(planner, objective: str, zeta: float, ref_value: float) -> float:
+    """How far two correct answers may differ: our integer phase stops within MIP_REL_GAP
+    of the objective's scale (sum over queries of the mean |cost| over arms), the per-query
+    MILP within MIP_REL_GAP of its own objective."""
+    cost = planner._cost(objective, zeta)
+    to_value = planner._e_max if objective == "energy" else 1.0   # energy costs are J / e_max
+    scale = float(planner.data.count @ np.abs(cost).mean(axis=1)) * to_value
+    return MIP_REL_GAP * (scale + abs(ref_value)) + 1e-9
+
+
 def side_by_side(arms, fleet, n_queries: int, objective="paper", zeta=0.5, floor=None):
     workload = synthetic_workload("chat", n_queries, seed=0)
     with Clock() as ours:
@@ -83,14 +94,16 @@ def side_by_side(arms, fleet, n_queries: int, objective="paper", zeta=0.5, floor
         plan = planner.solve(objective, zeta=zeta, min_accuracy=floor)
     with Clock() as theirs:
         ref = solve_per_query(planner.data, objective, zeta=zeta, min_accuracy=floor)
-    rel = abs(plan.objective_value - ref["objective_value"]) / max(abs(ref["objective_value"]),
-                                                                   1e-300)
+    diff = abs(plan.objective_value - ref["objective_value"])
+    allowed = milp_gaps(planner, objective, zeta, ref["objective_value"])
+    rel = diff / max(abs(ref["objective_value"]), 1e-300)
     what = f"{objective}" + (f" zeta={zeta}" if objective == "paper" else f" floor={floor:.4g}%")
     print(f"{n_queries:>6} queries ({planner.data.shape[0]} distinct), {what}:")
     print(f"    aggregated planner   {ours}   objective {plan.objective_value:.10g}")
     print(f"    per-query binary     {theirs}   objective {ref['objective_value']:.10g} "
           f"({ref['status']})")
-    print(f"    relative difference {rel:.2e} ({'OK' if rel <= 1e-6 else 'MISMATCH'}); "
+    print(f"    relative difference {rel:.2e}, {diff / allowed:.2f} of what the two MILP gaps "
+          f"allow ({'OK' if diff <= allowed else 'MISMATCH'}); "
           f"per-query / aggregated time: {theirs.wall / ours.wall:.1f}x wall, "
           f"{theirs.cpu / max(ours.cpu, 1e-9):.1f}x CPU")
     ref_j = float(np.sum(planner.data.alloc_from_query_arms(ref["query_arm"])
@@ -98,7 +111,7 @@ def side_by_side(arms, fleet, n_queries: int, objective="paper", zeta=0.5, floor
     print(f"    energy of the two plans: {plan.energy_j:.6g} J vs {ref_j:.6g} J (equal objectives "
           "can differ in energy; the planner takes the least)")
     print(f"    planner: {plan.message}")
-    return rel
+    return diff / allowed
 
 
 def full_scale(arms, fleet):
@@ -151,8 +164,9 @@ def main(argv=None) -> int:
     if not args.quick:
         worst = max(worst, side_by_side(arms, fleet, 20_000))
     full_scale(arms, fleet)
-    print(f"largest relative difference from the per-query formulation: {worst:.2e}")
-    return 0 if worst <= 1e-6 else 1
+    print(f"largest difference from the per-query formulation, as a fraction of what the "
+          f"two MILP gaps allow: {worst:.2f}")
+    return 0 if worst <= 1.0 else 1
 
 
 if __name__ == "__main__":

@@ -50,19 +50,18 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     rank = np.random.default_rng(0).permutation(data.shape[0])
     band, cap, n_nearest = 1e-6 * scale, EXTRA_COLUMNS, NEAREST_COLUMNS
     while True:
-        extra, capped = _capped(allowed & (reduced <= band) & ~support, cap, rank)
+        extra, _ = _capped(allowed & (reduced <= band) & ~support, cap, rank)
         near, more = _nearest(np.where(allowed & ~support & ~extra, reduced, np.inf), n_nearest)
         cols = support | extra | near
         first = solve(cols, penalty=1e3 * scale)
         if not first.has_solution or first.status == "user_limit":
             break
-        if _slack_free(first):
-            if not (capped or more) or first.value - lp.value <= tolerance:
-                break
-            n_nearest *= 4            # whole, but not yet within tolerance: more repairs
-        elif np.array_equal(cols, allowed):
+        whole = _slack_free(first)
+        if np.array_equal(cols, allowed) or (whole and first.value - lp.value <= tolerance):
             break
-        else:                         # the rows not met yet: widen everything
+        if whole and more:            # whole, but not yet within tolerance: more repairs
+            n_nearest *= 4
+        else:                         # rows not met yet (or no repairs left): widen all
             cap, band, n_nearest = cap * 10, band * 100.0, n_nearest * 10
     note = "over the LP support and the columns of least reduced cost"
     if first.status == "user_limit":
@@ -118,6 +117,9 @@ def integer_plan(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarra
     if not final.has_solution:
         if final.status.startswith("infeasible"):
             raise on_infeasible()
+        if final.status == "user_limit":
+            raise PlanningTimeout("time limit reached before an integer plan meeting the "
+                                  "constraints was found")
         raise PlanningTimeout(f"no integer plan found: {final.status}")
     status = "time_limit" if final.status == "user_limit" else "optimal"
     how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
