@@ -7,8 +7,9 @@ reduced cost exceeds z_int - z_LP cannot appear in a better one.  First an integ
 over the LP's support plus columns of near-zero reduced cost (at most EXTRA_COLUMNS of them,
 by whole queries in a seeded order, at first: at zeta = 0 ties give hundreds of thousands
 of zero-reduced-cost columns, and a few suffice to make the fractional queries whole) and
-the NEAREST_COLUMNS columns of least reduced cost (where capacity binds, making a query
-whole moves a little load elsewhere, and these are the cheapest places to move it);
+the NEAREST_COLUMNS columns of least reduced cost above that band (where capacity binds,
+making a query whole moves a little load elsewhere, and these are the cheapest places to
+move it; at zeta = 0 the zero-reduced-cost ties would crowd them out if not kept apart);
 widening tenfold until one exists within the tolerance.  If it is within the MILP tolerance of the LP bound it is
 optimal to that tolerance, whichever columns it used; otherwise the MILP over every column
 within the gap gives the optimum.
@@ -25,7 +26,7 @@ from planner.restricted import allocation
 
 INTEGRAL_TOL = 1e-6
 EXTRA_COLUMNS = 5000      # near-zero reduced-cost columns in the first integer attempt
-NEAREST_COLUMNS = 256     # and the columns of least reduced cost (repair capacity cheaply)
+NEAREST_COLUMNS = 256     # and the columns of least reduced cost above that band
 
 
 def _slack_free(res: LPResult) -> bool:
@@ -51,7 +52,8 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     band, cap, n_nearest = 1e-6 * scale, EXTRA_COLUMNS, NEAREST_COLUMNS
     while True:
         extra, _ = _capped(allowed & (reduced <= band) & ~support, cap, rank)
-        near, more = _nearest(np.where(allowed & ~support & ~extra, reduced, np.inf), n_nearest)
+        near, more = _nearest(np.where(allowed & ~support & (reduced > band), reduced, np.inf),
+                              n_nearest)
         cols = support | extra | near
         first = solve(cols, penalty=1e3 * scale)
         if not first.has_solution or first.status == "user_limit":
