@@ -64,10 +64,11 @@ class Planner:
 
     # Per group, the arms within CANDIDATE_BAND x mean |cost| of the least Lagrangian cost
     # (at most CANDIDATE_CAP) enter the first LP.  With the ascent's near-exact duals a
-    # narrow band suffices (one pricing round at 52,002 queries); 0.005 made that LP twice
-    # the size and time.
+    # narrow band suffices (one pricing round at 52,002 queries; 0.005 made that LP twice
+    # the size and time); the cap is loose because at zeta = 0 an LLM's arms on all its
+    # systems tie, and a cap of 3 cut the very arm that fills a capacity (a second round).
     CANDIDATE_BAND = 0.0005
-    CANDIDATE_CAP = 3
+    CANDIDATE_CAP = 12
 
     def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet | None = None, *,
                  seed: int = 0):
