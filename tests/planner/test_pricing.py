@@ -19,6 +19,14 @@ SHARES = {"Llama-2-7b-chat-hf": {"share": 0.05}, "Llama-2-13b-chat-hf": {"share"
           "Llama-2-70b-chat-hf": {"share": 0.75}}
 
 
+def copy_reports():
+    """The published fits on a system "other" that is faster and hungrier (energy x1.4,
+    runtime x0.7)."""
+    return [report(model, "other", target, np.asarray(coef) * scale)
+            for model, fits in PUBLISHED.items()
+            for target, coef, scale in zip(("energy", "runtime"), fits, (1.4, 0.7))]
+
+
 @pytest.fixture(scope="module")
 def capacity_planner():
     """The published fits on one system and a faster, hungrier copy (energy x1.4, runtime
@@ -27,10 +35,7 @@ def capacity_planner():
     limited = {"devices": 1, "window_h": 300.0}
     fleet = Fleet.from_dict({"min_share_fraction": 0.25, "llm": SHARES,
                              "system": {"argonne-swing": limited, "other": limited}})
-    other = [report(model, "other", target, np.asarray(coef) * scale)
-             for model, fits in PUBLISHED.items()
-             for target, coef, scale in zip(("energy", "runtime"), fits, (1.4, 0.7))]
-    reports = published_reports() + other
+    reports = published_reports() + copy_reports()
     arms = build_arms(reports, fleet, energy="gpu")
     planner = Planner(arms, synthetic_workload("chat", 12000, seed=5), fleet)
     assert planner.data.shape[0] > optimize.FULL_LP_GROUPS
@@ -69,3 +74,23 @@ def test_new_zetas_take_one_pricing_round_and_match_the_full_lp(capacity_planner
         assert not plan.violations
         assert plan.objective_value == pytest.approx(
             full.solve("paper", zeta=z).objective_value, abs=2 * tolerance, rel=1e-7)
+
+
+def test_least_energy_stage_prices_the_optimal_face(monkeypatch):
+    """At zeta = 0 an LLM's arms on both systems tie (the copy uses 1.4x the energy); the
+    least-energy second stage solves its LP by column generation over the optimal face and
+    ends where one LP over the whole face ends, on fewer columns."""
+    from planner import tiebreak
+
+    fleet = Fleet.from_dict({"min_share_fraction": 0.25, "llm": SHARES})
+    arms = build_arms(published_reports() + copy_reports(), fleet, energy="gpu")
+    workload = synthetic_workload("chat", 12000, seed=5)
+    priced = Planner(arms, workload, fleet).solve("paper", zeta=0.0)
+    assert "the least energy" in priced.message
+    monkeypatch.setattr(tiebreak, "FACE_ROUNDS", 0)     # straight to one LP over the face
+    whole = Planner(arms, workload, fleet).solve("paper", zeta=0.0)
+    assert priced.objective_value == pytest.approx(whole.objective_value, rel=1e-9)
+    assert priced.energy_j == pytest.approx(whole.energy_j, rel=1e-9)
+    assert not any(a.system == "other" for a in priced.assignments().itertuples())
+    columns = [int(m.split(" over ")[-1].split()[0]) for m in (priced.message, whole.message)]
+    assert columns[0] < columns[1]
