@@ -63,8 +63,21 @@ def _finite_range(rng: tuple[float, float]) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def measured_outline(report: FitReport) -> tuple[list, list, str]:
+    """(x, y, legend name) of what was measured: the bounding box of a grid, or for two 1-D
+    sweeps (``sweep_lines`` = (tin = a, tout = b)) the two lines, since the rest of their
+    bounding box was never measured (the planner counts it as extrapolation too)."""
+    x0, x1 = _finite_range(report.curve.tin_range)
+    y0, y1 = _finite_range(report.curve.tout_range)
+    if report.curve.sweep_lines is None:
+        return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], "measured range"
+    a, b = report.curve.sweep_lines
+    return ([a, a, None, x0, x1], [y0, y1, None, b, b],
+            f"measured: sweeps at tin = {a:g} and tout = {b:g}")
+
+
 def heatmap(report: FitReport, n: int = 36) -> go.Figure:
-    """Predicted value over a log grid of (tin, tout), the measured range outlined."""
+    """Predicted value over a log grid of (tin, tout), what was measured outlined."""
     grid = np.unique(np.round(np.geomspace(*GRID_TOKENS, n)))
     tin, tout = np.meshgrid(grid, grid)
     z = report.predict(tin.ravel(), tout.ravel()).reshape(tin.shape)
@@ -75,10 +88,9 @@ def heatmap(report: FitReport, n: int = 36) -> go.Figure:
         x=grid, y=grid, z=z_log, customdata=z, colorscale="YlGn",
         colorbar={"title": {"text": f"log10 {report.curve.unit}"}},
         hovertemplate="tin %{x}<br>tout %{y}<br>%{customdata:.4g}<extra></extra>"))
-    x0, x1 = _finite_range(report.curve.tin_range)
-    y0, y1 = _finite_range(report.curve.tout_range)
-    fig.add_trace(go.Scatter(x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines",
-                             name="measured range", line={"color": "#C62828", "width": 2}))
+    x, y, name = measured_outline(report)
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                             line={"color": "#C62828", "width": 2}))
     fig.update_layout(title=f"Predicted {report.target} ({report.form} form)",
                       xaxis_title="input tokens", yaxis_title="output tokens",
                       xaxis_type="log", yaxis_type="log", height=400, margin={"t": 50},

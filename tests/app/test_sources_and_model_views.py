@@ -47,10 +47,18 @@ def test_store_fits_and_measured_vs_predicted(reference_store):
     assert abs(float(sorted(residual)[len(residual) // 2])) < 50  # median within 50 %
 
 
-def test_heatmap_outlines_measured_range(catalogue):
-    report = next(r for r in catalogue.reports if r.system == "M1-Pro" and r.target == "energy")
-    fig = model_views.heatmap(report)
-    outline = fig.data[1]
-    assert max(outline.y) == report.curve.tout_range[1] == 512
-    z = fig.data[0].z
+def test_heatmap_outlines_what_was_measured(catalogue):
+    """A grid's bounding box; for two 1-D sweeps only the two lines (tin = a, tout = b),
+    not the box around them, which was never measured."""
+    sweeps = next(r for r in catalogue.reports if r.system == "M1-Pro" and r.target == "energy")
+    a, b = sweeps.curve.sweep_lines
+    outline = model_views.heatmap(sweeps).data[1]
+    assert list(outline.x) == [a, a, None, 8.0, 2048.0]
+    assert list(outline.y) == [8.0, 512.0, None, b, b]
+    assert "sweeps at tin = 38 and tout = 32" in outline.name
+    z = model_views.heatmap(sweeps).data[0].z
     assert all(math.isfinite(v) for row in z for v in row)
+    grid = next(r for r in catalogue.reports if r.system == "argonne-swing"
+                and r.target == "energy" and r.form == "default")
+    box = model_views.heatmap(grid).data[1]
+    assert list(box.x) == [8.0, 2048.0, 2048.0, 8.0, 8.0] and box.name == "measured range"
