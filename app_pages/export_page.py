@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app_pages import exports, plan_state as ps, planning, state
+from app_pages.text import md
 
 ZETAS = planning.FRONTIER_ZETAS
 
@@ -17,7 +18,7 @@ def page() -> None:
         return
     baselines = ctx.baseline_plans()
     stem = f"plan-{ctx.workload.name}".replace(" ", "_")
-    st.caption(f"{plan.name} for {ctx.workload.name} ({plan.n_queries:,} queries); "
+    st.caption(f"{plan.name} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
                f"fits: {ctx.rs.label}.")
     if too_large := exports.csv_too_large(plan):
         st.info(too_large)

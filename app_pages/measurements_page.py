@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app_pages import cache, local_sweep, measurement_views as views, state, uploads
+from app_pages.text import md
 
 
 def filters(df):
@@ -37,7 +38,7 @@ def import_section() -> None:
             if ok:
                 st.table(dict(result))
             else:
-                st.error(result)
+                st.error(md(result))
     with st.form("import_form", clear_on_submit=True):
         files = st.file_uploader("Measurement files", type=list(uploads.MEASUREMENT_TYPES),
                                  accept_multiple_files=True, key="m_upload")
@@ -72,7 +73,7 @@ def sweep_section() -> None:
         try:
             request = local_sweep.sweep_request(inputs, outputs, trials, system)
         except local_sweep.SweepInputError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         bar = st.progress(0.0, text="Loading the tiny model…")
 
@@ -96,11 +97,11 @@ def page() -> None:
     path = state.store_path()
     df = cache.measurements(str(path), cache.store_version(path))
     if df.empty:
-        st.info(f"The store `{path}` holds no measurements yet. Import paper-format files or "
+        st.info(f"The store {md(path)} holds no measurements yet. Import paper-format files or "
                 "run a tiny sweep below; until then the Planner uses the reference catalogue.")
     else:
         shown = filters(views.per_query(df))
-        st.caption(f"{len(shown):,} of {len(df):,} measurements from `{path}`; per query "
+        st.caption(f"{len(shown):,} of {len(df):,} measurements from {md(path)}; per query "
                    "(batch energy / batch size), total = GPU + CPU energy.")
         if shown.empty:
             st.warning("No measurements match these filters.")

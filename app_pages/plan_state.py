@@ -13,9 +13,9 @@ import streamlit as st
 
 from app_pages import cache, planning, state, uploads
 from app_pages.bundle import TIME_LIMIT_S
-from app_pages.settings import (DEFAULTS, WORKLOAD_SYNTHETIC,  # noqa: F401  (re-exported)
-                                WORKLOAD_UPLOAD, init_defaults)
+from app_pages.settings import WORKLOAD_UPLOAD, init_defaults
 from app_pages.sources import ReportSet, estimated_arms
+from app_pages.text import md
 
 log = logging.getLogger("app.plan")
 
@@ -93,14 +93,14 @@ def plan_context() -> PlanContext | None:
     wl, wl_key = workload()
     missing = planning.missing_accuracy(table)
     if missing:
-        st.error(missing)
+        st.error(md(missing))
         return None
     fd = planning.fleet_dict(table, systems, s)
     try:
         fleet = Fleet.from_dict(fd, source="the Planner page's settings")
         arms = build_arms(reports, fleet, form=form)
     except (FleetError, ArmError) as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return None
     key = planning.digest(planning.reports_key(reports), form, wl_key,
                           planning.fleet_dict(table, systems, s, with_facility=False))
@@ -116,11 +116,11 @@ def solve(ctx: PlanContext):
     try:
         plan = ctx.bundle.solve(s.objective, s.zeta, s.min_accuracy)
     except InfeasiblePlanError as exc:
-        st.error(f"No plan meets these settings: {exc}")
+        st.error(f"No plan meets these settings: {md(exc)}")
         return None
     except PlanningTimeout as exc:
-        st.error(f"No plan within the {TIME_LIMIT_S:g} s limit: {exc}")
+        st.error(f"No plan within the {TIME_LIMIT_S:g} s limit: {md(exc)}")
         return None
     if plan.status != "optimal":
-        st.warning(f"{plan.status}: {plan.message}")
+        st.warning(f"{plan.status}: {md(plan.message)}")
     return plan

@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_pages import settings, state
 from app_pages.imports import collector_paused
+from app_pages.text import md
 from planner.token_chart import token_histogram
 
 
@@ -25,11 +26,11 @@ def upload_controls() -> None:
                             type=list(uploads.WORKLOAD_TYPES), key="workload_file")
     ps.handle_upload(file)
     if st.session_state.get("upload_error"):
-        st.error(st.session_state["upload_error"])
+        st.error(md(st.session_state["upload_error"]))
     if "uploaded_workload" not in st.session_state:
         st.info("No workload uploaded yet: planning the synthetic one meanwhile.")
     else:
-        st.caption(f"Planning {st.session_state['uploaded_workload'].name}; upload "
+        st.caption(f"Planning {md(st.session_state['uploaded_workload'].name)}; upload "
                    "another file to replace it.")
 
 

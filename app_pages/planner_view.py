@@ -7,6 +7,7 @@ here), so the browser fetches the chart library while this module's imports run.
 import streamlit as st
 
 from app_pages import plan_state as ps, planning, state
+from app_pages.text import md
 from planner import html_report
 
 
@@ -102,5 +103,5 @@ def plan_panel() -> None:
     if ctx is None:
         return
     st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · "
-               f"workload {planning.workload_caption(ctx.workload)}")
+               f"workload {md(planning.workload_caption(ctx.workload))}")
     results(ctx)

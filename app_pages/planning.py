@@ -13,8 +13,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from app_pages.settings import (DEFAULT_BASELINE, SYNTHETIC_KINDS,  # noqa: F401
-                                PlanSettings)
+from app_pages.settings import PlanSettings
 from planner.curves import FitReport
 
 FRONTIER_ZETAS = tuple(round(i / 10, 2) for i in range(11))

@@ -10,6 +10,7 @@ from typing import Callable
 import streamlit as st
 
 from app_pages.context import StorePathError, check_store_path, resolve_store_path
+from app_pages.text import md
 
 log = logging.getLogger("app")
 
@@ -51,7 +52,7 @@ def measurement_count() -> int:
         return cache.n_measurements(store_path())
     except StoreError as exc:
         log.warning("cannot read store %s: %s", store_path(), exc)
-        st.sidebar.error(f"{str(exc).rstrip('.!')}. Switch to another store below.")
+        st.sidebar.error(f"{md(str(exc).rstrip('.!'))}. Switch to another store below.")
         return 0
 
 
@@ -69,7 +70,7 @@ def sidebar(n_measurements: int) -> None:
                       "a2·tin·tout as published; best available: per arm the default form "
                       "where it exists, else the paper's.")
         new = "" if store_path().exists() else " (no such file yet: created on the first import)"
-        st.caption(f"Store: `{store_path()}`{new} · {n_measurements:,} measurements")
+        st.caption(f"Store: {md(store_path())}{new} · {n_measurements:,} measurements")
         with st.expander("Switch store"):
             typed = st.text_input("Store file", value=str(store_path()), key="store_path_input")
             if st.button("Use this store", key="switch_store"):
@@ -80,7 +81,7 @@ def switch_store(typed: str) -> None:
     try:
         path = check_store_path(typed)
     except StorePathError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     st.session_state["store_path"] = str(path)
     st.session_state.pop("data_source", None)
@@ -98,7 +99,7 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
         except Exception as exc:  # last resort: the APIs' own errors are caught in the pages
             if _is_store_error(exc):   # the store file went bad or is locked: say so plainly
                 log.warning("page %s: %s", page.__name__, exc)
-                st.error(f"{str(exc).rstrip('.!')}. Switch to another store in the sidebar.")
+                st.error(f"{md(str(exc).rstrip('.!'))}. Switch to another store in the sidebar.")
                 return
             log.exception("page %s failed", page.__name__)
             st.error(f"This page hit an unexpected problem ({type(exc).__name__}). "

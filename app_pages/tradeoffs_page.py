@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app_pages import plan_state as ps, planning, state
+from app_pages.text import md
 from planner import html_report
 from planner.report import frontier_table
 
@@ -15,7 +16,7 @@ def page() -> None:
     if ctx is None:
         return
     plan = ps.solve(ctx)
-    st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · workload {ctx.workload.name} "
+    st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · workload {md(ctx.workload.name)} "
                f"({ctx.workload.n_queries:,} queries). Each frontier point is an optimal plan "
                "for one zeta; baselines are the grey diamonds.")
     with st.status("Solving 11 plans over zeta", expanded=False) as status:
@@ -39,7 +40,7 @@ def page() -> None:
             st.plotly_chart(html_report.frontier_figure(plans, baselines, plan),
                             width="stretch", key="floor_chart")
             for reason in skipped:
-                st.caption(reason)
+                st.caption(md(reason))
 
 
 page()

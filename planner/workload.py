@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.synthetic import SYNTHETIC_SHAPES, synthetic_tokens  # noqa: F401
+from planner.synthetic import synthetic_tokens
 from planner.workload_io import (
     DEFAULT_MAX_BYTES, MAX_TOKENS, RowLabels, WorkloadError, read_table,
 )

@@ -6,6 +6,7 @@ from app_pages import local_sweep
 from app_pages.context import ENV_VAR
 from measure.store import Store
 from tests.app.test_pages import APP, TIMEOUT, problems
+from tests.app.rendering import shown
 
 
 @pytest.mark.parametrize("inputs, outputs, trials, problem", [
@@ -44,7 +45,7 @@ def test_tiny_sweep_from_the_page_lands_in_the_store(monkeypatch, store_path):
     assert any(s.label.startswith("Sweep done") for s in at.status)
     assert at.progress[0].value == 100
     if (rows["energy_source"] == "estimated").any():
-        assert any("ESTIMATED" in w.value for w in at.warning)
+        assert any("ESTIMATED" in shown(w.value) for w in at.warning)
 
 
 def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
@@ -52,13 +53,13 @@ def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.sidebar.text_input(key="store_path_input").set_value(str(tmp_path / "notes.txt"))
     at.sidebar.button(key="switch_store").click().run()
-    assert any("does not look like a store" in e.value for e in at.sidebar.error)
+    assert any("does not look like a store" in shown(e.value) for e in at.sidebar.error)
     other = tmp_path / "other.duckdb"
     at.sidebar.text_input(key="store_path_input").set_value(str(other))
     at.sidebar.button(key="switch_store").click().run()
     assert not problems(at)
-    assert str(other) in at.sidebar.caption[0].value
-    assert "no such file yet" in at.sidebar.caption[0].value   # a typo is not silent
+    assert str(other) in shown(at.sidebar.caption[0].value)
+    assert "no such file yet" in shown(at.sidebar.caption[0].value)   # a typo is not silent
     assert at.session_state["store_path"] == str(other)
 
 
@@ -70,7 +71,7 @@ def test_switching_to_a_file_that_is_not_duckdb_keeps_the_app_working(monkeypatc
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.sidebar.text_input(key="store_path_input").set_value(str(bad))
     at.sidebar.button(key="switch_store").click().run()
-    assert any("is not a DuckDB store file" in e.value for e in at.sidebar.error)
+    assert any("is not a DuckDB store file" in shown(e.value) for e in at.sidebar.error)
     assert at.session_state["store_path"] == str(store_path)
     assert not at.exception and at.title[0].value == "Planner"
 
@@ -84,6 +85,7 @@ def test_starting_on_an_unreadable_store_names_it_without_a_traceback(monkeypatc
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page(page).run()
     assert not at.exception
-    assert any("broken.duckdb" in e.value and "Switch to another store" in e.value
+    assert any("broken.duckdb" in shown(e.value)
+               and "Switch to another store" in shown(e.value)
                for e in at.sidebar.error)
     assert at.sidebar.text_input(key="store_path_input")   # the way out is still drawn

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.context import ENV_VAR
+from tests.app.rendering import shown
 
 APP = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("app_pages/planner_page.py", "app_pages/tradeoffs_page.py",
@@ -32,7 +33,7 @@ def allocation(at: AppTest) -> pd.DataFrame:
 
 
 def problems(at: AppTest) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
+    return [e.value for e in at.exception] + [shown(e.value) for e in at.error]
 
 
 def test_first_page_shows_a_plan_on_an_empty_store(monkeypatch, store_path):
@@ -42,7 +43,7 @@ def test_first_page_shows_a_plan_on_an_empty_store(monkeypatch, store_path):
     labels = [m.label for m in at.metric]
     assert labels == ["Energy (kWh)", "CO2e (kg)", "Cost", "Accuracy (%)", "Runtime (h)"]
     assert all(m.delta for m in at.metric)  # every figure against the chosen baseline
-    assert any("Reference catalogue" in c.value for c in at.caption)
+    assert any("Reference catalogue" in shown(c.value) for c in at.caption)
     assert allocation(at)["queries"].sum() == 2000
     assert len(at.get("plotly_chart")) >= 2
     assert any("allocation" in b.label.lower() for b in at.download_button)
@@ -101,7 +102,15 @@ def test_valid_upload_is_planned(monkeypatch, store_path):
     upload(at, "mine.csv", f"input_tokens,output_tokens\n{rows}\n".encode())
     assert not problems(at), problems(at)
     assert allocation(at)["queries"].sum() == 50
-    assert any("mine.csv: 50 queries" in c.value for c in at.caption)
+    assert any("mine.csv: 50 queries" in shown(c.value) for c in at.caption)
+
+
+def test_an_uploaded_name_is_shown_literally_not_as_markdown(monkeypatch, store_path):
+    at = fresh_app(monkeypatch, store_path)
+    upload(at, "a_[b](c).csv", b"input_tokens,output_tokens\n5,7\n")
+    captions = [c.value for c in at.caption if "queries" in shown(c.value)]
+    assert any("a_[b](c).csv: 1 queries" in shown(c) for c in captions), captions
+    assert not any("[b](c)" in c for c in captions)     # the source escapes the link
 
 
 @pytest.mark.parametrize("name, data, expected", [
@@ -117,7 +126,7 @@ def test_bad_upload_shows_a_message_and_keeps_planning(monkeypatch, store_path, 
     at = fresh_app(monkeypatch, store_path)
     upload(at, name, data)
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert len(errors) == 1 and name in errors[0] and expected in errors[0], errors
     assert allocation(at)["queries"].sum() == 2000  # the synthetic workload meanwhile
 
@@ -128,7 +137,8 @@ def test_too_large_upload_is_refused(monkeypatch, store_path):
     monkeypatch.setattr(uploads, "MAX_WORKLOAD_BYTES", 100)
     at = fresh_app(monkeypatch, store_path)
     upload(at, "big.csv", b"input_tokens,output_tokens\n" + b"1,2\n" * 100)
-    assert any("big.csv" in e.value and "limit" in e.value for e in at.error)
+    assert any("big.csv" in shown(e.value) and "limit" in shown(e.value)
+               for e in at.error)
 
 
 def test_infeasible_settings_name_the_constraint(monkeypatch, store_path):
@@ -136,7 +146,8 @@ def test_infeasible_settings_name_the_constraint(monkeypatch, store_path):
     at.radio(key="objective").set_value("energy").run()
     at.number_input(key="min_accuracy").set_value(99.0).run()
     assert not at.exception
-    assert any("No plan meets these settings" in e.value and "accuracy" in e.value
+    assert any("No plan meets these settings" in shown(e.value)
+               and "accuracy" in shown(e.value)
                for e in at.error), problems(at)
 
 
@@ -160,8 +171,8 @@ def test_measurement_upload_through_the_page(monkeypatch, store_path, shared_ref
     flags = [t for t in at.table if "negative_cpu_energy" in str(t.value)]
     assert flags, "the import summary names the flagged rows"
     assert len(at.get("plotly_chart")) == 2      # the new rows are plotted at once
-    assert at.sidebar.caption[0].value.endswith("measurements") and "0 measurements" not in \
-        at.sidebar.caption[0].value
+    caption = shown(at.sidebar.caption[0].value)
+    assert caption.endswith("measurements") and "0 measurements" not in caption
 
 
 def test_bad_measurement_upload_is_reported(monkeypatch, store_path):
@@ -170,7 +181,7 @@ def test_bad_measurement_upload_is_reported(monkeypatch, store_path):
     at.file_uploader(key="m_upload").set_value([("junk.csv", b"hello\x00world", "text/csv")])
     next(b for b in at.button if b.label == "Import").click().run()
     assert not at.exception
-    assert any("junk.csv" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("junk.csv" in shown(e.value) for e in at.error), [shown(e.value) for e in at.error]
 
 
 def test_huge_count_is_planned_without_a_per_query_csv(monkeypatch, store_path):
@@ -181,4 +192,5 @@ def test_huge_count_is_planned_without_a_per_query_csv(monkeypatch, store_path):
     assert not problems(at), problems(at)
     assert allocation(at)["queries"].sum() == 3_000_003
     assert not at.get("download_button")   # no 3-million-row CSV built on a click
-    assert any("up to 1,000,000 queries" in i.value and "3,000,003" in i.value for i in at.info)
+    assert any("up to 1,000,000 queries" in shown(i.value) and "3,000,003" in shown(i.value)
+               for i in at.info)
