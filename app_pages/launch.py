@@ -47,6 +47,7 @@ class RunningApp:
     started_at: float          # time.monotonic() just before the process was started
     healthy_after_s: float     # from start to a healthy /_stcore/health
     log_path: Path
+    started_wall: float = 0.0  # time.time() at the same moment (to compare with page clocks)
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None:
@@ -80,12 +81,13 @@ def running_app(db_path: str | Path, log_dir: str | Path, timeout_s: float = 60.
     env = {**os.environ, **(extra_env or {})}
     env.pop("PLANNER_DB", None)
     with open(log_path, "wb") as log:
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    env=env, start_new_session=True)
         try:
             _wait_healthy(url, process, timeout_s)
-            yield RunningApp(url, process, started, time.monotonic() - started, log_path)
+            yield RunningApp(url, process, started, time.monotonic() - started, log_path,
+                             started_wall)
         finally:
             _stop(process)
 

@@ -41,3 +41,22 @@ def test_token_histogram_counts_every_query_once_per_trace():
     assert [sum(t.y) for t in weighted.data] == [5.0, 5.0]
     q = synthetic_workload("chat", 3000, seed=1).queries
     assert [list(t.y) for t in workload_figure(q).data] == [list(t.y) for t in fig.data]
+
+
+def test_heavy_imports_run_without_the_collector_and_are_frozen_once():
+    import gc
+    import importlib
+    import sys as _sys
+
+    from app_pages.imports import collector_paused
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen     # nothing new: no freeze
+    _sys.modules.pop("colorsys", None)
+    with collector_paused():
+        importlib.import_module("colorsys")                      # a first import
+    assert gc.isenabled() and gc.get_freeze_count() > frozen
+    gc.unfreeze()
