@@ -22,3 +22,14 @@ def no_first_chart_pause(monkeypatch):
     """The Planner page's once-per-session pause for the browser (0.3 s) has no browser to
     wait for under AppTest."""
     monkeypatch.setenv("PLANNER_FIRST_CHART_PAUSE_S", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unfreeze_at_the_end():
+    """AppTest runs the app in this process, so its heavy imports freeze objects here too
+    (``app_pages.imports``); unfrozen at the end, the interpreter's last collection frees
+    them (otherwise nanobind reports DuckDB's objects as leaked at exit)."""
+    yield
+    import gc
+
+    gc.unfreeze()

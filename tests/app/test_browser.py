@@ -94,8 +94,23 @@ def move_zeta(page) -> None:
 
 
 def download_allocation(page, saved) -> None:
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name=re.compile("Download the allocation")).click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    button = page.get_by_role("button", name=re.compile("Download the allocation"))
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=30_000) as info:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            # Once in a full-suite run (not reproduced alone or under CPU load) a click
+            # produced no download: Streamlit drops a deferred download's callable when a
+            # rerun re-registers the button, and a click holding the old id gets nothing
+            # (media_file_manager.remove_deferred).  A second click on the idle page must work.
+            if attempt == 2:
+                raise
+            print("allocation download: no download after the first click; clicking again")
+            wait_idle(page)
     info.value.save_as(saved)
     rows = list(csv.DictReader(io.StringIO(saved.read_text())))
     assert len(rows) == N_ROWS
