@@ -184,12 +184,12 @@ def _guarded(work):
 
     try:
         return work()
-    except (SweepError, ValueError) as exc:
-        print(f"measure sweep: {exc}", file=sys.stderr)
-        return 2
     except (MeterUnavailable, MeterError, ModelLoadError, ShardError, StoreError) as exc:
         print(f"measure sweep: {exc}", file=sys.stderr)
         return 1
+    except (SweepError, ValueError) as exc:   # ShardError is a ValueError: caught above
+        print(f"measure sweep: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:   # e.g. the disk filled up: every trial written so far is kept
         print(f"measure sweep: {exc}; rerun with --resume once fixed", file=sys.stderr)
         return 1

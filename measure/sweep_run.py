@@ -8,6 +8,7 @@ import math
 import socket
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -16,6 +17,7 @@ from measure import provenance
 from measure.harness import (FORMAT_VERSION, SweepConfig, SweepResult, StopFlag,
                              cell_stop_reason, config_record, grid_order, now_iso,
                              reading_row, runtime_ci_halfwidth_s)
+from measure.import_flags import row_flags
 from measure.meters import CompositeMeter, MeterReading
 from measure.shards import Shard, ShardWriter, ingest_shard, read_shard
 from measure.store import Store, StoreError
@@ -38,6 +40,8 @@ class SweepRun:
         self._threads_before: int | None = None
         self.ingest_errors: list[str] = []
         self._last_ingest = time.monotonic()
+        self._ingested = (0, 0)    # shard trials and startup rows this session has added
+        self.n_gpus = self._n_gpus()
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> SweepResult:
@@ -196,15 +200,15 @@ class SweepRun:
             reading = _minus_idle(reading, self.idle_w)
             idle_total_w = float(sum(self.idle_w.values()))
         energies = reading_row(reading)
-        flags = list(reading.flags)
-        for kind in ("gpu", "cpu"):
-            value = energies[f"{kind}_energy_j"]
-            if value is not None and value < 0:
-                flags.append(f"negative_{kind}_energy")
+        flags = list(reading.flags)    # then the importers' checks, so both mean the same
+        flags += [f for f in row_flags(reading.duration_s, energies["gpu_energy_j"],
+                                       energies["gpu_energy_per_device_j"] or [], None,
+                                       energies["cpu_energy_j"], self.n_gpus)
+                  if f not in flags]
         if generated != cell[1]:
             flags.append("output_tokens_short")
         return {"trial_key": f"in{cell[0]}-out{cell[1]}-t{index:03d}", "model": self.loaded.name,
-                "system": cfg.system, "n_gpus": self._n_gpus(), "batch_size": cfg.batch_size,
+                "system": cfg.system, "n_gpus": self.n_gpus, "batch_size": cfg.batch_size,
                 "kv_cache": cfg.kv_cache, "dtype": cfg.dtype, "input_tokens": cell[0],
                 "output_tokens": cell[1], "output_tokens_generated": generated,
                 "runtime_s": reading.duration_s, **energies, "idle_power_w": idle_total_w,
@@ -223,23 +227,30 @@ class SweepRun:
             self.progress(done, total)
 
     def _maybe_ingest(self) -> None:
-        if time.monotonic() - self._last_ingest >= self.config.ingest_every_s:
+        if self.config.ingest and \
+                time.monotonic() - self._last_ingest >= self.config.ingest_every_s:
             self._ingest()
 
-    def _ingest(self) -> None:
+    def _ingest(self) -> Shard:
+        """Add the shard's rows not yet added by this session (the whole shard the first
+        time: a resumed run's earlier rows are skipped by the store); returns the shard."""
         self._last_ingest = time.monotonic()
+        shard = read_shard(self.shard_path)
         if not self.config.ingest:
-            return
+            return shard
+        done_trials, done_startup = self._ingested
         try:
-            ingest_shard(read_shard(self.shard_path), self.store)
+            ingest_shard(replace(shard, trials=shard.trials[done_trials:],
+                                 startup=shard.startup[done_startup:]), self.store)
+            self._ingested = (len(shard.trials), len(shard.startup))
         except (StoreError, OSError) as exc:   # the shard keeps everything: a merge adds it
             self.ingest_errors.append(str(exc))
             print(f"measure sweep: could not update the store yet ({exc}); the shard "
                   f"{self.shard_path} keeps every trial", file=sys.stderr)
+        return shard
 
     def _finish(self, cells, interrupted: bool) -> SweepResult:
-        self._ingest()
-        shard = read_shard(self.shard_path)
+        shard = self._ingest()
         return SweepResult(run_id=shard.run_id, shard_path=self.shard_path,
                            n_trials=len(shard.trials), rows_in_store=_rows_in_store(
                                self.store, shard.run_id), new_trials=self.new_trials,

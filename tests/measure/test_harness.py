@@ -187,3 +187,13 @@ def test_threads_setting_is_restored_after_the_run(tmp_path):
     before = torch.get_num_threads()
     run_sweep(config(tmp_path, inputs=[8], outputs=[4], max_trials=1, threads=1))
     assert torch.get_num_threads() == before
+
+
+def test_sweep_rows_get_the_importers_plausibility_flags(tmp_path):
+    """A reading no CPU can draw (here an estimate at 20 kW per core) is flagged as an
+    imported row would be, so fits leave it out by default."""
+    cfg = config(tmp_path, inputs=[8], outputs=[4], watts_per_core=20_000.0)
+    result = run_sweep(cfg)
+    rows = Store(cfg.db).measurements(include_flagged=True)
+    assert result.rows_in_store == len(rows) == 2
+    assert all("implausible_cpu_power" in list(f) for f in rows["flags"])
