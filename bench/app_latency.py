@@ -36,12 +36,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app_pages.launch import (chromium_launch_options, chromium_path,  # noqa: E402
                               running_app, wait_idle)
+from planner.synthetic import synthetic_tokens  # noqa: E402
 
 CHART = ".js-plotly-plot .main-svg"
 TRIVIAL_APP = """import streamlit as st
@@ -51,10 +51,8 @@ st.plotly_chart({"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}]})
 
 
 def write_workload(path: Path, n: int, seed: int = 0) -> Path:
-    """Chat-like token counts (log-normal), one row per query."""
-    rng = np.random.default_rng(seed)
-    tin = np.clip(np.round(rng.lognormal(np.log(20), 0.7, n)), 4, 512).astype(int)
-    tout = np.clip(np.round(rng.lognormal(np.log(180), 0.6, n)), 8, 1024).astype(int)
+    """The synthetic chat workload's token counts (as bench/plan_scale.py), as a CSV upload."""
+    tin, tout = synthetic_tokens("chat", n, seed)
     lines = ["input_tokens,output_tokens"] + [f"{a},{b}" for a, b in zip(tin, tout)]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -71,9 +71,8 @@ def run_fit(args: argparse.Namespace) -> int:
         targets=TARGETS if args.target == "all" else (args.target,),
         energy=args.energy, include_flagged=True,  # the store query already filtered
         on_skip=lambda m, s, t, f, why: skipped.append(f"skipped {m} on {s}, {t} ({f}): {why}"),
+        label=args.db,
     )
-    for report in reports:
-        report.source = args.db
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2))
     elif reports:

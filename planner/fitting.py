@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from planner.curves import FitReport
-from planner.identify import sweep_lines
 from planner.models import DefaultForm, PaperForm
 from planner.validation import (CV_SEED, CV_SPLITS, cross_val_predictions, error_figures,
                                 in_sample_r2)
@@ -143,7 +142,7 @@ def fit_arm(df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "tot
     except ValueError as exc:
         raise FitError(f"{model} on {system}, {target} ({form} form): {exc}") from exc
     cv = error_figures(y, cv_pred)
-    lines = sweep_lines(x[:, 0], x[:, 1])
+    lines = est.curve_.sweep_lines     # the estimator found them when it fitted
     if lines is not None:
         notes.append(f"rows are 1-D sweeps (tin at tout={lines[1]:g}, tout at tin={lines[0]:g}): "
                      "predictions off those lines are extrapolated")
@@ -160,19 +159,21 @@ def fit_arm(df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "tot
 
 def fit_store(source, forms=("paper", "default"), targets=("energy", "runtime"),
               energy: str = "total", include_flagged: bool = False,
-              on_skip: Callable[[str, str, str, str, str], None] | None = None
-              ) -> list[FitReport]:
+              on_skip: Callable[[str, str, str, str, str], None] | None = None,
+              label: str | None = None) -> list[FitReport]:
     """One FitReport per (model, system, target, form) that the data can support.
 
-    ``source`` is a ``measure.store.Store`` or a measurements DataFrame.  Arms that cannot
-    support a fit are skipped; ``on_skip(model, system, target, form, reason)`` hears why.
+    ``source`` is a ``measure.store.Store`` or a measurements DataFrame (``label`` names
+    where its rows came from in each report).  Arms that cannot support a fit are skipped;
+    ``on_skip(model, system, target, form, reason)`` hears why.
     """
     if isinstance(source, pd.DataFrame):
-        df, label = source, "DataFrame"
+        df, label = source, label or "DataFrame"
         if not include_flagged:
             df = exclude_flagged(df)
     else:
-        df, label = source.measurements(include_flagged=include_flagged), str(source.path)
+        df = source.measurements(include_flagged=include_flagged)
+        label = label or str(source.path)
     reports = []
     for (model, system), rows in df.groupby(["model", "system"], sort=True):
         for target in targets:

@@ -17,7 +17,9 @@ import math
 import sys
 
 import numpy as np
+import pandas as pd
 
+from measure.store import StoreError
 from planner.arms import ArmError, build_arms
 from planner.baselines import run_baselines
 from planner.fleet import Fleet, FleetError, load_fleet
@@ -79,12 +81,8 @@ def _prepare(args) -> tuple[Planner, str]:
         reports, source = load_reports(args.db, form=args.form, energy=args.energy)
         arms = build_arms(reports, fleet, form=args.form, energy=args.energy)
         return Planner(arms, workload, fleet, seed=args.seed), source
-    except (WorkloadError, FleetError, ArmError, NoFitsError) as exc:
-        raise _UserError(str(exc)) from exc
-    except Exception as exc:  # store errors: locked, corrupt, not a DuckDB file
-        if type(exc).__name__ in ("StoreError", "CatalogueError"):
-            raise _UserError(str(exc)) from exc
-        raise
+    except (WorkloadError, FleetError, ArmError, NoFitsError, StoreError) as exc:
+        raise _UserError(str(exc)) from exc    # StoreError: locked, corrupt, not DuckDB
 
 
 def _fmt(x, unit="", digits=4) -> str:
@@ -196,13 +194,9 @@ def run_frontier(args) -> int:
         return 0
     print(f"fits: {source}")
     for row in table.itertuples():
-        label = (f"zeta={row.zeta:.3g}" if row.zeta is not None and not pd_isna(row.zeta)
-                 else f"accuracy>={row.min_accuracy:.4g}" if not pd_isna(row.min_accuracy)
+        label = (f"zeta={row.zeta:.3g}" if not pd.isna(row.zeta)
+                 else f"accuracy>={row.min_accuracy:.4g}" if not pd.isna(row.min_accuracy)
                  else row.name)
         print(f"  {row.kind:8s} {label:40s} energy {_fmt(row.energy_j, ' J')}  "
               f"accuracy {_fmt(row.accuracy, ' %')}")
     return 0
-
-
-def pd_isna(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))

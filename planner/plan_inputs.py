@@ -26,7 +26,7 @@ def load_reports(db: str | Path | None = None, *, form: str | None = None,
     forms = (form,) if form else ("paper", "default")
     measurements = store.measurements() if store.exists() else None
     if measurements is not None and len(measurements):
-        reports = fit_store(store, forms=forms, energy=energy)
+        reports = fit_store(measurements, forms=forms, energy=energy, label=str(store.path))
         if reports:
             return reports, f"fits of the measurements in {store.path}"
         raise NoFitsError(f"store {store.path} has measurements, but no arm supports a "

@@ -83,7 +83,12 @@ def _find(columns: dict[str, str], names) -> str | None:
 def _check_ints(values: pd.Series, column: str, file: str, label: RowLabels,
                 minimum: int) -> np.ndarray:
     """Integers in [minimum, MAX_TOKENS]; the first bad row is named, with how many are bad."""
-    raw = values.to_numpy(dtype=object)
+    if values.dtype.kind in "iu" and len(values):   # the usual case, checked vectorised
+        ints = values.to_numpy()
+        top = MAX_COUNT if column == "count" else min(MAX_TOKENS, MAX_COUNT)
+        if ints.min() >= minimum and ints.max() <= top:
+            return ints.astype(np.int64)
+    raw = values.to_numpy(dtype=object)   # else row by row, to name the first bad one
     problems: list[tuple[int, str]] = []
     out = np.zeros(len(raw), dtype=np.int64)
     for i, v in enumerate(raw):
