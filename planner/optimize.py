@@ -42,9 +42,9 @@ from planner.constraints import (InfeasiblePlanError, Rows, coupling_rows,
 from planner.fleet import Fleet
 from planner.lp import LPResult
 from planner.integer import INTEGRAL_TOL, PlanningTimeout, integer_plan
-from planner.restricted import allocation, infeasibility, shortfalls, solve_restricted
+from planner.restricted import allocation, infeasibility, solve_restricted
 from planner.plan import Plan, PlanData, make_plan
-from planner.pricing import ascend_duals, candidates, sample_duals
+from planner.pricing import ascend_duals, candidates, price, sample_duals
 from planner.tiebreak import energy_ties, least_energy
 from planner.workload import Workload
 
@@ -77,7 +77,6 @@ class Planner:
         self.seed = seed
         self._warm_y: dict[tuple, np.ndarray] = {}
         self._last_y: tuple[list[str], np.ndarray] | None = None
-        self._hint_y: tuple[list[str], np.ndarray] | None = None
         self._e_max = float(np.max(np.abs(self.data.energy_j))) or 1.0
         self.last_stats: dict = {}
 
@@ -108,21 +107,16 @@ class Planner:
         Floors above the best achievable accuracy are skipped and listed in
         ``self.last_stats['skipped']``.
         """
-        plans, skipped = [], []
-        self._last_y = None
-        try:
-            if min_accuracies is not None:
-                for floor in min_accuracies:
-                    self._hint_y = self._last_y    # a neighbouring floor's duals
-                    try:
-                        plans.append(self.solve("energy", min_accuracy=float(floor), **kwargs))
-                    except InfeasiblePlanError as exc:
-                        skipped.append(f"accuracy >= {float(floor):g} %: {exc}")
-            else:
-                for z in (np.linspace(0.0, 1.0, 11) if zetas is None else zetas):
-                    plans.append(self.solve("paper", zeta=float(z), **kwargs))
-        finally:
-            self._hint_y = None
+        plans, skipped = [], []     # each solve starts from its neighbour's duals
+        if min_accuracies is not None:
+            for floor in min_accuracies:
+                try:
+                    plans.append(self.solve("energy", min_accuracy=float(floor), **kwargs))
+                except InfeasiblePlanError as exc:
+                    skipped.append(f"accuracy >= {float(floor):g} %: {exc}")
+        else:
+            for z in (np.linspace(0.0, 1.0, 11) if zetas is None else zetas):
+                plans.append(self.solve("paper", zeta=float(z), **kwargs))
         self.last_stats["skipped"] = skipped
         return plans
 
@@ -225,9 +219,9 @@ class Planner:
         ascent from a neighbouring solve's duals (same rows) or a sample LP's."""
         if key in self._warm_y:
             return self._warm_y[key]
-        start = next((hint[1] for hint in (self._hint_y, self._last_y)
-                      if hint is not None and hint[0] == list(rows.family)), None)
-        if start is None:
+        if self._last_y is not None and self._last_y[0] == list(rows.family):
+            start = self._last_y[1]
+        else:
             start = sample_duals(self.data, rows, cost, allowed, self.seed, SAMPLE_GROUPS,
                                  self._remaining(deadline))
         magnitude = float(self.data.count @ np.abs(cost).mean(axis=1))
@@ -267,19 +261,14 @@ class Planner:
                 return lp, cand, None
             if not lp.has_solution or lp.y is None:
                 self._raise_infeasible(cost, rows, lp)
-            lagr = np.where(allowed, lagrangian(d, rows, cost, lp.y), np.inf)
-            u = np.where(cand, lagr, np.inf).min(axis=1, keepdims=True)
-            best = np.argmin(lagr, axis=1)
-            short = np.flatnonzero(lagr[np.arange(d.shape[0]), best] < u[:, 0] - tol)
+            lagr, least, best, short = price(d, rows, cost, allowed, cand, lp.y, tol)
             if not len(short):
                 if lp.slack is not None and np.any(lp.slack > 1e-9):
-                    if shortfalls(d, rows).any():
-                        self._raise_infeasible(cost, rows)
                     cand = allowed.copy()   # penalty not exact: decide on the full problem
-                    continue
+                    continue                # (which names the rows if it is infeasible)
                 self._warm_y[key] = lp.y
                 self._last_y = (list(rows.family), lp.y)
-                return lp, cand, lagr - u
+                return lp, cand, lagr - least[:, None]
             cand[short, best[short]] = True      # each short group's most negative column
         raise AssertionError("unreachable: the last round prices every column")
 

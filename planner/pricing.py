@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.constraints import Rows, coupling_matrix, row_coef
+from planner.constraints import Rows, coupling_matrix, lagrangian, row_coef
 from planner.lp import solve_columns
 from planner.plan import PlanData
 
@@ -41,6 +41,19 @@ def sample_duals(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarr
     if res.status == "optimal" and res.y is not None and len(res.y) == len(rows):
         return res.y
     return np.zeros(len(rows))
+
+
+def price(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarray,
+          cand: np.ndarray, y: np.ndarray, tol: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pricing step against duals ``y``: (Lagrangian costs of the allowed columns, each
+    group's least over its candidates, each group's least allowed column, and the groups
+    whose least allowed column undercuts their candidates by more than ``tol``)."""
+    lagr = np.where(allowed, lagrangian(data, rows, cost, y), np.inf)
+    least = np.where(cand, lagr, np.inf).min(axis=1)
+    best = np.argmin(lagr, axis=1)
+    short = np.flatnonzero(lagr[np.arange(data.shape[0]), best] < least - tol)
+    return lagr, least, best, short
 
 
 ASCENT_ITERATIONS = 60      # cutting-plane steps at most (about 2 ms each at 21,000 groups)

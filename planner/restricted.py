@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.constraints import (FAMILIES, InfeasiblePlanError, Rows, coupling_matrix,
-                                 culprit_message, device_scale, row_coef)
+                                 culprit_message, device_scale)
 from planner.lp import MIP_REL_GAP, LPResult, solve_columns
 from planner.plan import PlanData
 
@@ -29,9 +29,8 @@ def solve_restricted(data: PlanData, rows: Rows, cost: np.ndarray, chosen: np.nd
     free_col = ~fixed[gi_all]
     gf, kf = gi_all[~free_col], ki_all[~free_col]
     fixed_counts = data.count[gf].astype(float)
-    rhs = np.asarray(rows.rhs, float).copy()
-    for j in range(len(rows)):
-        rhs[j] -= float(row_coef(data, rows, j)[gf, kf] @ fixed_counts)
+    coupling = coupling_matrix(data, rows, gi_all, ki_all)   # each row's dense array once
+    rhs = np.asarray(rows.rhs, float) - coupling[:, ~free_col] @ fixed_counts
     fixed_cost = float(cost[gf, kf] @ fixed_counts)
     gi, ki = gi_all[free_col], ki_all[free_col]
     if len(gi) == 0:
@@ -40,7 +39,7 @@ def solve_restricted(data: PlanData, rows: Rows, cost: np.ndarray, chosen: np.nd
         free_groups, local = np.unique(gi, return_inverse=True)
         magnitude = float(data.count @ np.abs(cost).mean(axis=1))
         res = solve_columns(cost[gi, ki], local, data.count[free_groups].astype(float),
-                            coupling_matrix(data, rows, gi, ki), rhs, integer=integer,
+                            coupling[:, free_col], rhs, integer=integer,
                             time_limit_s=time_limit_s, penalty=penalty,
                             mip_abs_gap=MIP_REL_GAP * max(magnitude, 1e-12))
     x = None

@@ -25,6 +25,7 @@ from planner.constraints import Rows, lagrangian, row_coef
 from planner.integer import INTEGRAL_TOL, integer_optimum
 from planner.lp import MIP_REL_GAP, LPResult
 from planner.plan import PlanData
+from planner.pricing import price
 from planner.restricted import allocation
 
 RELATIVE_TOL = 1e-9
@@ -84,7 +85,8 @@ def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
     columns at 52,002 queries, and one LP over all of them took 0.5 s).  A restriction's
     rows are elastic; pricing every face column against its duals certifies the optimum.
     """
-    penalty = 1e3 * max(float(np.max(np.abs(energy))), 1e-12)
+    e_max = max(float(np.max(np.abs(energy))), 1e-12)
+    penalty, tol = 1e3 * e_max, 1e-9 * max(e_max, 1.0)    # as the first stage's
     least = np.argmin(np.where(face, energy, np.inf), axis=1)
     cand = (alloc > 0) & face
     cand[np.arange(data.shape[0]), least] = True
@@ -93,13 +95,9 @@ def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
         res = solve(second, energy, cand, False, penalty if elastic else None)
         if res.x is None or res.y is None:
             return res, cand, None
-        lagr = np.where(face, lagrangian(data, second, energy, res.y), np.inf)
-        u = np.where(cand, lagr, np.inf).min(axis=1)
-        best = np.argmin(lagr, axis=1)
-        short = np.flatnonzero(lagr[np.arange(data.shape[0]), best]
-                               < u - 1e-9 * max(float(np.max(np.abs(u))), 1.0))
+        lagr, least, best, short = price(data, second, energy, face, cand, res.y, tol)
         if not len(short) and (res.slack is None or not np.any(res.slack > 1e-9)):
-            return res, cand, lagr - lagr.min(axis=1, keepdims=True)
+            return res, cand, lagr - least[:, None]
         if not len(short):
             break                       # the penalty was not exact: all of the face
         cand[short, best[short]] = True
