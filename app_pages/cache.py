@@ -48,8 +48,11 @@ def n_measurements(path: str | Path) -> int:
 
 
 def clear_data() -> None:
-    """After a write: forget cached reads (solver caches are keyed on content)."""
-    st.cache_data.clear()
+    """After a write: forget the cached table reads.  They are keyed on the store file's
+    version already; this only frees the stale entries at once.  Fits, the catalogue and
+    every other session's entries stay (a process-wide clear made every session refit)."""
+    for read in (measurements, arms_summary, runs):
+        read.clear()
 
 
 @st.cache_data(max_entries=1, ttl=3600, show_spinner=False)

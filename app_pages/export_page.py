@@ -19,7 +19,7 @@ def page() -> None:
     baselines = ctx.baseline_plans()
     stem = f"plan-{ctx.workload.name}".replace(" ", "_")
     st.caption(f"{plan.name} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
-               f"fits: {ctx.rs.label}.")
+               f"fits: {md(ctx.rs.label)}.")
     if too_large := exports.csv_too_large(plan):
         st.info(too_large)
     else:
@@ -32,10 +32,11 @@ def page() -> None:
                        icon=":material/data_object:")
     include_frontier = st.checkbox("Include the frontier over zeta in the report", value=True,
                                    key="export_frontier")
-    frontier = ctx.bundle.zeta_frontier(ZETAS) if include_frontier else None
-    st.download_button("HTML report (self-contained, for stakeholders)",
-                       lambda: exports.html_bytes(ctx, plan, baselines, frontier,
-                                                  list(ZETAS) if frontier else None),
+    st.download_button("HTML report (self-contained, for stakeholders)",   # frontier: 11
+                       lambda: exports.html_bytes(                         # solves, on click
+                           ctx, plan, baselines,
+                           ctx.bundle.zeta_frontier(ZETAS) if include_frontier else None,
+                           list(ZETAS) if include_frontier else None),
                        file_name=f"{stem}.html", mime="text/html", key="export_html",
                        icon=":material/description:")
     st.subheader("Data sources")

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app_pages import cache, model_views, sources, state
+from app_pages.text import md
 
 
 def arm_picker(reports):
@@ -37,7 +38,7 @@ def fit_charts(reports, model, system, target, measurements) -> None:
 def page() -> None:
     st.title("Models")
     rs = state.report_set()
-    st.caption(f"Data source: {rs.label}.")
+    st.caption(f"Data source: {md(rs.label)}.")
     if rs.citation:
         with st.expander("Citation"):
             st.text(rs.citation)

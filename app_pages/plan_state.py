@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages import cache, planning, state, uploads
 from app_pages.bundle import TIME_LIMIT_S
-from app_pages.settings import WORKLOAD_UPLOAD, init_defaults
+from app_pages.settings import init_defaults, synthetic_choice
 from app_pages.sources import ReportSet, estimated_arms
 from app_pages.text import md
 
@@ -45,14 +45,10 @@ def handle_upload(file) -> None:
 
 def workload():
     """(workload, key): the uploaded one when chosen and present, else the synthetic one."""
-    init_defaults()
-    if (st.session_state["workload_choice"] == WORKLOAD_UPLOAD
-            and "uploaded_workload" in st.session_state):
+    choice = synthetic_choice()
+    if choice is None:
         return st.session_state["uploaded_workload"], st.session_state["uploaded_key"]
-    kind = st.session_state["workload_kind"]
-    n, seed = int(st.session_state["workload_n"]), int(st.session_state["workload_seed"])
-    wl = cache.synthetic_workload(kind, n, seed)
-    return wl, planning.digest("synthetic", kind, n, seed)
+    return cache.synthetic_workload(*choice), planning.digest("synthetic", *choice)
 
 
 def accuracy_table(models: list[str], rs: ReportSet) -> pd.DataFrame:

@@ -1,13 +1,14 @@
 """Planner: a workload in, the optimal allocation and its figures against every baseline out.
 
 The workload chart is drawn first, from numpy alone; pandas, the fits and the solver load
-after it (``planner_view``).  On a session's first run the page then pauses briefly: the
-browser must fetch Streamlit's 4.7 MB plotly bundle from this same Python process, and the
-imports and solve that follow hold the GIL and slowed that fetch from ~0.25 s to ~0.5 s
-(bench/app_latency.py: first chart 2.8-3.1 s without the pause, 2.5-2.8 s with it; the plan
-itself lands no later).  PLANNER_FIRST_CHART_PAUSE_S=0 turns it off (the AppTest suite).
+after it (``planner_view``).  Until the process has loaded the solver, the page then pauses
+briefly: the browser must fetch Streamlit's 4.7 MB plotly bundle from this same Python
+process, and the imports and solve that follow hold the GIL and slowed that fetch from
+~0.25 s to ~0.5 s (measured by Playwright's polling: first chart 2.8-3.1 s without the
+pause, 2.5-2.8 s with it; the plan itself lands no later).  PLANNER_FIRST_CHART_PAUSE_S=0 turns it off (the AppTest suite).
 """
 import os
+import sys
 import time
 
 import streamlit as st
@@ -52,9 +53,9 @@ FIRST_CHART_PAUSE_S = float(os.environ.get("PLANNER_FIRST_CHART_PAUSE_S", "0.3")
 
 
 def pause_after_first_chart() -> None:
-    """Once per session, let the server hand the browser the chart library first."""
-    if not st.session_state.get("_first_chart_out"):
-        st.session_state["_first_chart_out"] = True
+    """While this process has not loaded the solver yet (what holds the GIL), let the server
+    hand the browser the chart library first."""
+    if "planner.optimize" not in sys.modules:
         time.sleep(max(FIRST_CHART_PAUSE_S, 0.0))
 
 

@@ -102,6 +102,6 @@ def plan_panel() -> None:
     ctx = ps.plan_context()
     if ctx is None:
         return
-    st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · "
+    st.caption(f"Fits: {md(ctx.rs.label)} · {len(ctx.arms)} arms · "
                f"workload {md(planning.workload_caption(ctx.workload))}")
     results(ctx)

@@ -40,18 +40,25 @@ def init_defaults() -> None:
         st.session_state.setdefault(key, value)
 
 
-def chosen_tokens():
-    """(input tokens, output tokens, counts or None) of the workload being planned: the
-    uploaded one when chosen and present, else the synthetic one (numpy only)."""
-    from planner.synthetic import synthetic_tokens
-
+def synthetic_choice() -> tuple[str, int, int] | None:
+    """(kind, queries, seed) of the synthetic workload being planned, or None when an
+    uploaded one is chosen and present (the chart and the plan both ask here)."""
     init_defaults()
     if (st.session_state["workload_choice"] == WORKLOAD_UPLOAD
             and "uploaded_workload" in st.session_state):
+        return None
+    return (st.session_state["workload_kind"], int(st.session_state["workload_n"]),
+            int(st.session_state["workload_seed"]))
+
+
+def chosen_tokens():
+    """(input tokens, output tokens, counts or None) of the workload being planned (numpy
+    only: the page's first chart comes before pandas loads)."""
+    from planner.synthetic import synthetic_tokens
+
+    choice = synthetic_choice()
+    if choice is None:
         q = st.session_state["uploaded_workload"].queries
         return (q["input_tokens"].to_numpy(), q["output_tokens"].to_numpy(),
                 q["count"].to_numpy(float))
-    tin, tout = synthetic_tokens(st.session_state["workload_kind"],
-                                 int(st.session_state["workload_n"]),
-                                 int(st.session_state["workload_seed"]))
-    return tin, tout, None
+    return (*synthetic_tokens(*choice), None)

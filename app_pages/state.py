@@ -9,6 +9,7 @@ from typing import Callable
 
 import streamlit as st
 
+from app_pages import settings
 from app_pages.context import StorePathError, check_store_path, resolve_store_path
 from app_pages.text import md
 
@@ -20,11 +21,7 @@ FORMS = ("best available", "default", "paper")
 
 # Keys of widgets whose values must survive moving between pages (Streamlit drops the
 # state of widgets that a run does not draw; re-assigning a key keeps it).
-PERSISTENT_KEYS = (
-    "data_source", "form", "objective", "zeta", "min_accuracy", "devices", "window_h",
-    "pue", "carbon_g_per_kwh", "price_per_kwh", "workload_kind", "workload_n",
-    "workload_seed", "workload_choice", "min_share_fraction", "compare_to",
-)
+PERSISTENT_KEYS = ("data_source", "form", *settings.DEFAULTS)
 
 
 def init_session() -> None:
@@ -85,8 +82,7 @@ def switch_store(typed: str) -> None:
         return
     st.session_state["store_path"] = str(path)
     st.session_state.pop("data_source", None)
-    st.cache_data.clear()
-    st.rerun()
+    st.rerun()                 # cached reads are keyed on the store's path and version
 
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:

@@ -16,7 +16,7 @@ def page() -> None:
     if ctx is None:
         return
     plan = ps.solve(ctx)
-    st.caption(f"Fits: {ctx.rs.label} · {len(ctx.arms)} arms · workload {md(ctx.workload.name)} "
+    st.caption(f"Fits: {md(ctx.rs.label)} · {len(ctx.arms)} arms · workload {md(ctx.workload.name)} "
                f"({ctx.workload.n_queries:,} queries). Each frontier point is an optimal plan "
                "for one zeta; baselines are the grey diamonds.")
     with st.status("Solving 11 plans over zeta", expanded=False) as status:
