@@ -60,19 +60,25 @@ def _feature(data: PlanData, feature: str) -> np.ndarray:
     return {"tin": data.tin, "tout": data.tout, "tin*tout": data.tin * data.tout}[feature]
 
 
-def _best_threshold(data: PlanData, below: int, above: int, feature: str):
-    """(energy, threshold) of the best split 'feature < threshold -> below, else above'."""
+def _sorted_prefixes(data: PlanData, feature: str):
+    """(feature values in order, valid split positions, prefix sums of every arm's energy in
+    that order): sorted once per feature, shared by every arm pair."""
     f = _feature(data, feature)
     order = np.argsort(f, kind="stable")
-    e_below = np.concatenate([[0.0], np.cumsum((data.count * data.energy_j[:, below])[order])])
-    e_above = np.concatenate([np.cumsum((data.count * data.energy_j[:, above])[order][::-1])[::-1],
-                              [0.0]])
-    total = e_below + e_above
+    weighted = (data.count[:, None] * data.energy_j)[order]
+    prefix = np.vstack([np.zeros((1, data.shape[1])), np.cumsum(weighted, axis=0)])
     fs = f[order]
     # a split is valid only between distinct feature values (or at either end)
-    valid = np.ones(len(total), dtype=bool)
+    valid = np.ones(len(fs) + 1, dtype=bool)
     valid[1:-1] = fs[1:] != fs[:-1]
-    i = int(np.flatnonzero(valid)[np.argmin(total[valid])])
+    return fs, np.flatnonzero(valid), prefix
+
+
+def _best_threshold(prefixes, below: int, above: int):
+    """(energy, threshold) of the best split 'feature < threshold -> below, else above'."""
+    fs, valid, prefix = prefixes
+    total = prefix[:, below] + (prefix[-1, above] - prefix[:, above])
+    i = int(valid[np.argmin(total[valid])])
     threshold = np.inf if i == len(fs) else float(fs[i])
     return float(total[i]), threshold
 
@@ -82,9 +88,10 @@ def threshold_policy(data: PlanData):
     pairs = [(i, j) for i, a in enumerate(data.arms) for j, b in enumerate(data.arms)
              if i != j and a.model == b.model]
     best = None
+    prefixes = {f: _sorted_prefixes(data, f) for f in THRESHOLD_FEATURES} if pairs else {}
     for below, above in pairs:
         for feature in THRESHOLD_FEATURES:
-            energy, threshold = _best_threshold(data, below, above, feature)
+            energy, threshold = _best_threshold(prefixes[feature], below, above)
             if best is None or energy < best[0] - 1e-9 * abs(energy):
                 best = (energy, below, above, feature, threshold)
     return best
