@@ -37,15 +37,18 @@ def identifiable_terms(terms, tin, tout) -> tuple[tuple[str, ...], tuple[str, ..
 
     Returns (kept, dropped, notes), kept in input order; no rows identify nothing.
     """
-    order = sorted(terms, key=lambda t: (term_degree(t), list(terms).index(t)))
-    base = design_matrix(("1",), tin, tout)
+    terms = list(terms)
+    order = sorted(terms, key=lambda t: (term_degree(t), terms.index(t)))
+    column = dict(zip(terms, design_matrix(tuple(terms), tin, tout).T))
+    base = [design_matrix(("1",), tin, tout)[:, 0]]
     kept: list[str] = []
     dropped: list[str] = []
     for term in order:
-        cols = design_matrix(tuple(kept) + (term,), tin, tout)
-        with_const = cols if term == "1" or "1" in kept else np.column_stack([base, cols])
-        without = with_const[:, :-1]
-        if _rank(with_const) > _rank(without) and np.any(cols[:, -1] != 0):
+        # the columns kept so far (with a constant) have full rank by construction, so
+        # the term adds to the rank exactly when the stack stays full rank
+        cols = ([] if term == "1" or "1" in kept else base) + [column[t] for t in kept]
+        stack = np.column_stack(cols + [column[term]])
+        if _rank(stack) == stack.shape[1] and np.any(column[term] != 0):
             kept.append(term)
         else:
             dropped.append(term)
