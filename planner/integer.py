@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from planner.lp import MIP_REL_GAP, LPResult
+from planner.lp import LPResult
 from planner.plan import PlanData
-from planner.restricted import allocation
+from planner.restricted import allocation, mip_tolerance
 
 INTEGRAL_TOL = 1e-6
 EXTRA_COLUMNS = 5000      # near-zero reduced-cost columns in the first integer attempt
@@ -42,7 +42,7 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     +inf for columns ruled out beforehand (dominated).
     """
     scale = max(float(np.max(np.abs(cost))), 1e-12)
-    tolerance = MIP_REL_GAP * float(data.count @ np.abs(cost).mean(axis=1))
+    tolerance = mip_tolerance(data, cost)
     support = np.zeros(data.shape, dtype=bool)
     gi, ki = np.nonzero(cand)
     used = lp.x > INTEGRAL_TOL

@@ -37,11 +37,10 @@ def solve_restricted(data: PlanData, rows: Rows, cost: np.ndarray, chosen: np.nd
         res = _no_free_columns(rhs, penalty, integer)
     else:
         free_groups, local = np.unique(gi, return_inverse=True)
-        magnitude = float(data.count @ np.abs(cost).mean(axis=1))
         res = solve_columns(cost[gi, ki], local, data.count[free_groups].astype(float),
                             coupling[:, free_col], rhs, integer=integer,
                             time_limit_s=time_limit_s, penalty=penalty,
-                            mip_abs_gap=MIP_REL_GAP * max(magnitude, 1e-12))
+                            mip_abs_gap=mip_tolerance(data, cost))
     x = None
     if res.x is not None:
         x = np.empty(len(gi_all))
@@ -49,6 +48,13 @@ def solve_restricted(data: PlanData, rows: Rows, cost: np.ndarray, chosen: np.nd
         x[~free_col] = fixed_counts
     value = None if res.value is None else res.value + fixed_cost
     return LPResult(res.status, x, res.y, value, res.seconds, integer, res.slack)
+
+
+def mip_tolerance(data: PlanData, cost: np.ndarray) -> float:
+    """The integer programs' absolute gap: MIP_REL_GAP of the objective's scale (the sum over
+    queries of the mean |cost| over arms).  The integer phase certifies a plan against this
+    same figure, so both read it here."""
+    return MIP_REL_GAP * max(float(data.count @ np.abs(cost).mean(axis=1)), 1e-12)
 
 
 def allocation(data: PlanData, chosen: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -21,12 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from planner.constraints import Rows, lagrangian, row_coef
+from planner.constraints import Rows, row_coef
 from planner.integer import INTEGRAL_TOL, integer_optimum
-from planner.lp import MIP_REL_GAP, LPResult
+from planner.lp import LPResult
 from planner.plan import PlanData
 from planner.pricing import price
-from planner.restricted import allocation
+from planner.restricted import allocation, mip_tolerance
 
 RELATIVE_TOL = 1e-9
 
@@ -60,7 +60,7 @@ def optimal_face(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray
                                                      "value", "coef")])
     z = float(np.sum(cost * alloc))
     gap = max(z - lp.value, 0.0)
-    if gap <= MIP_REL_GAP * float(data.count @ np.abs(cost).mean(axis=1)):
+    if gap <= mip_tolerance(data, cost):
         cols = allowed & (reduced <= tol)
         act = row_activity(data, rows, alloc)
         for j in np.flatnonzero(np.asarray(lp.y) > tol):
@@ -104,8 +104,8 @@ def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
     res = solve(second, energy, face, False)
     if res.x is None or res.y is None:
         return res, face, None
-    lagr = np.where(face, lagrangian(data, second, energy, res.y), np.inf)
-    return res, face, lagr - lagr.min(axis=1, keepdims=True)
+    lagr, least, _, _ = price(data, second, energy, face, face, res.y, tol)
+    return res, face, lagr - least[:, None]
 
 
 def least_energy(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
