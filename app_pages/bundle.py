@@ -25,8 +25,9 @@ class PlannerBundle:
         from app_pages.imports import collector_paused
 
         with collector_paused():   # cvxpy and scipy: the plan's largest import
-            from planner.optimize import Planner
-            from planner import baselines, report  # noqa: F401  (used right after the plan)
+            from planner.routing.optimize import Planner
+            from planner.routing import baselines
+            from planner.report import summary as report  # noqa: F401  (used right after the plan)
 
         self.arms, self.workload, self.fleet, self.seed = arms, workload, fleet, seed
         self.planner = Planner(arms, workload, fleet, seed=seed)
@@ -58,7 +59,7 @@ class PlannerBundle:
 
     def baselines(self) -> dict:
         """Every baseline plan (they do not depend on zeta or the accuracy floor)."""
-        from planner.baselines import run_baselines
+        from planner.routing.baselines import run_baselines
 
         with self.lock:
             if self._baselines is None:

@@ -71,7 +71,7 @@ def store_set(path: str, version: tuple):
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def synthetic_workload(kind: str, n_queries: int, seed: int):
-    from planner.workload import synthetic_workload as make
+    from planner.workload.load import synthetic_workload as make
 
     return make(kind, int(n_queries), seed=int(seed))
 

@@ -6,8 +6,8 @@ import json
 import pandas as pd
 
 from app_pages import planning
-from planner import html_report
-from planner.report import compare, json_safe, summarize
+from planner.report import html as html_report
+from planner.report.summary import compare, json_safe, summarize
 
 
 MAX_CSV_QUERIES = 1_000_000   # one row per query: beyond this the file and its build get huge

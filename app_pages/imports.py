@@ -3,7 +3,7 @@
 Importing pandas (before the first chart) and cvxpy with scipy (before the first plan)
 creates hundreds of thousands of long-lived objects; the collector's passes over them
 are wasted work, about a fifth of those imports' time (measured: cvxpy via
-planner.optimize 0.51 s -> 0.41 s, the Planner page's own imports 0.27 s -> 0.22 s).
+planner.routing.optimize 0.51 s -> 0.41 s, the Planner page's own imports 0.27 s -> 0.22 s).
 Collection pauses only while such an import runs; whichever thread paused it turns it
 back on, so it is never left off.  When the block imported something new, everything alive
 then is frozen (``gc.freeze``): module objects live as long as the process, and left in the

@@ -1,4 +1,4 @@
-"""A tiny local measurement sweep from the dashboard (measure.harness; torch loaded lazily)."""
+"""A tiny local measurement sweep from the dashboard (measure.sweep.harness; torch loaded lazily)."""
 from __future__ import annotations
 
 import logging
@@ -66,8 +66,8 @@ def sweep_request(inputs_text: str, outputs_text: str, max_trials: int,
 
 def run_local_sweep(request: SweepRequest, store_path: str | Path,
                     progress: Callable[[int, int], None] | None = None):
-    """Run the tiny-model sweep into the store; returns measure.harness.SweepResult."""
-    from measure.harness import SweepConfig, run_sweep  # imports torch: only when asked
+    """Run the tiny-model sweep into the store; returns measure.sweep.harness.SweepResult."""
+    from measure.sweep.harness import SweepConfig, run_sweep  # imports torch: only when asked
 
     store_path = Path(store_path)
     config = SweepConfig(model="tiny-llama", system=request.system, inputs=request.inputs,

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planner.curves import FitReport
+from planner.fits.curves import FitReport
 
 GRID_TOKENS = (8, 4096)
 
 
 def arm_points(measurements: pd.DataFrame, report: FitReport) -> pd.DataFrame:
     """The arm's measured (tin, tout, y) for the report's target, per query; flagged rows out."""
-    from planner.fitting import arm_targets, exclude_flagged
+    from planner.fits.fitting import arm_targets, exclude_flagged
 
     rows = measurements[(measurements["model"] == report.model)
                         & (measurements["system"] == report.system)]

@@ -77,8 +77,8 @@ class PlanContext:
 
 def plan_context() -> PlanContext | None:
     """Everything a plan needs, from the session's settings; None (with a message) if unusable."""
-    from planner.arms import ArmError, build_arms
-    from planner.fleet import Fleet, FleetError
+    from planner.routing.arms import ArmError, build_arms
+    from planner.fleet.spec import Fleet, FleetError
 
     rs = state.report_set()
     form = state.current_form()
@@ -106,7 +106,7 @@ def plan_context() -> PlanContext | None:
 
 def solve(ctx: PlanContext):
     """The plan for the context's settings, or None after showing why there is none."""
-    from planner.optimize import InfeasiblePlanError, PlanningTimeout
+    from planner.routing.optimize import InfeasiblePlanError, PlanningTimeout
 
     s = ctx.settings
     try:

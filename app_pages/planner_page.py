@@ -16,7 +16,7 @@ import streamlit as st
 from app_pages import settings, state
 from app_pages.imports import collector_paused
 from app_pages.text import md
-from planner.token_chart import token_histogram
+from planner.workload.histogram import token_histogram
 
 
 def upload_controls() -> None:
@@ -55,7 +55,7 @@ FIRST_CHART_PAUSE_S = float(os.environ.get("PLANNER_FIRST_CHART_PAUSE_S", "0.3")
 def pause_after_first_chart() -> None:
     """While this process has not loaded the solver yet (what holds the GIL), let the server
     hand the browser the chart library first."""
-    if "planner.optimize" not in sys.modules:
+    if "planner.routing.optimize" not in sys.modules:
         time.sleep(max(FIRST_CHART_PAUSE_S, 0.0))
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import plan_state as ps, planning, state
 from app_pages.text import md
-from planner import html_report
+from planner.report import html as html_report
 
 
 def objective_controls() -> None:
@@ -53,7 +53,7 @@ def fleet_controls() -> None:
 
 
 def headline(ctx, plan) -> None:
-    from planner.report import summarize
+    from planner.report.summary import summarize
 
     baselines = ctx.baseline_plans()
     if st.session_state.get("compare_to") not in baselines:
@@ -77,7 +77,7 @@ def headline(ctx, plan) -> None:
 
 def results(ctx) -> None:
     from app_pages import exports
-    from planner.report import compare
+    from planner.report.summary import compare
 
     plan = ps.solve(ctx)
     if plan is None:

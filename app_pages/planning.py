@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app_pages.settings import PlanSettings
-from planner.curves import FitReport
+from planner.fits.curves import FitReport
 
 FRONTIER_ZETAS = tuple(round(i / 10, 2) for i in range(11))
 J_PER_KWH = 3.6e6
@@ -22,7 +22,7 @@ J_PER_KWH = 3.6e6
 
 def accuracy_frame(models: list[str], devices_hint: dict[str, int] | None = None) -> pd.DataFrame:
     """The editable per-LLM table: A_K (leaderboard default), share, devices per instance."""
-    from planner.fleet import default_accuracy
+    from planner.fleet.spec import default_accuracy
 
     devices_hint = devices_hint or {}
     rows = []
@@ -182,7 +182,7 @@ COMPARISON_COLUMNS = {
 
 
 def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
-    """planner.report.compare output, in the page's words and units."""
+    """planner.report.summary.compare output, in the page's words and units."""
     df = compared.copy()
     df["runtime_h"] = df["runtime_s"] / 3600
     cols = [c for c in COMPARISON_COLUMNS if c in df.columns]

@@ -54,7 +54,7 @@ def synthetic_choice() -> tuple[str, int, int] | None:
 def chosen_tokens():
     """(input tokens, output tokens, counts or None) of the workload being planned (numpy
     only: the page's first chart comes before pandas loads)."""
-    from planner.synthetic import synthetic_tokens
+    from planner.workload.synthetic import synthetic_tokens
 
     choice = synthetic_choice()
     if choice is None:

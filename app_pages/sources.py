@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.curves import FitReport
+from planner.fits.curves import FitReport
 
 KIND_CATALOGUE = "catalogue"
 KIND_STORE = "store"
@@ -38,8 +38,8 @@ class ReportSet:
 
 
 def catalogue_reports(path: str | Path | None = None) -> ReportSet:
-    """The committed reference catalogue (planner.catalogue)."""
-    from planner.catalogue import load_catalogue
+    """The committed reference catalogue (planner.fits.catalogue)."""
+    from planner.fits.catalogue import load_catalogue
 
     cat = load_catalogue(path)
     return ReportSet(KIND_CATALOGUE, list(cat.reports),
@@ -52,7 +52,7 @@ def catalogue_reports(path: str | Path | None = None) -> ReportSet:
 def store_reports(store_path: str | Path) -> ReportSet:
     """Fits of every arm in the store, both forms; arms that cannot be fitted say why."""
     from measure.store import Store
-    from planner.fitting import fit_store
+    from planner.fits.fitting import fit_store
 
     skipped: list[str] = []
 

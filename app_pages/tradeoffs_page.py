@@ -3,8 +3,8 @@ import streamlit as st
 
 from app_pages import plan_state as ps, planning, state
 from app_pages.text import md
-from planner import html_report
-from planner.report import frontier_table
+from planner.report import html as html_report
+from planner.report.summary import frontier_table
 
 ZETAS = planning.FRONTIER_ZETAS
 

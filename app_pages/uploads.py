@@ -40,8 +40,8 @@ def _safe_name(name: str) -> str:
 
 def read_workload_upload(name: str, data: bytes,
                          max_bytes: int = MAX_WORKLOAD_BYTES) -> UploadOutcome:
-    """Parse an uploaded workload file (CSV, JSONL or Parquet) with planner.workload."""
-    from planner.workload import WorkloadError, load_workload
+    """Parse an uploaded workload file (CSV, JSONL or Parquet) with planner.workload.load."""
+    from planner.workload.load import WorkloadError, load_workload
 
     name = _safe_name(name)
     if not data:
@@ -65,7 +65,7 @@ def read_workload_upload(name: str, data: bytes,
 def import_measurement_upload(name: str, data: bytes, store_path: str | Path,
                               system: str | None = None) -> UploadOutcome:
     """Import an uploaded paper-format measurement file into the store at ``store_path``."""
-    from measure.importers import MalformedFileError, import_file
+    from measure.importers.paper import MalformedFileError, import_file
     from measure.store import Store, StoreError
 
     name = _safe_name(name)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app_pages.launch import (chromium_launch_options, chromium_path,  # noqa: E402
                               running_app, wait_idle)
-from planner.synthetic import synthetic_tokens  # noqa: E402
+from planner.workload.synthetic import synthetic_tokens  # noqa: E402
 
 CHART = ".js-plotly-plot .main-svg"
 TRIVIAL_APP = """import streamlit as st

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from measure.meters import EstimateMeter, NvmlMeter  # noqa: E402
 from measure.meters.nvml import DEFAULT_SAMPLE_INTERVAL_S  # noqa: E402
-from measure.tiny_model import generate_exact, load_model, make_prompt  # noqa: E402
+from measure.llm import generate_exact, load_model, make_prompt  # noqa: E402
 
 GOAL_RATIO = 1.01
 

@@ -26,13 +26,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner import optimize  # noqa: E402
-from planner.lp import MIP_REL_GAP  # noqa: E402
-from planner.arms import build_arms  # noqa: E402
-from planner.fleet import Fleet  # noqa: E402
-from planner.optimize import Planner  # noqa: E402
-from planner.paper_milp import solve_per_query  # noqa: E402
-from planner.workload import synthetic_workload  # noqa: E402
+from planner.routing import optimize  # noqa: E402
+from planner.routing._lp import MIP_REL_GAP  # noqa: E402
+from planner.routing.arms import build_arms  # noqa: E402
+from planner.fleet.spec import Fleet  # noqa: E402
+from planner.routing.optimize import Planner  # noqa: E402
+from planner.routing.paper_milp import solve_per_query  # noqa: E402
+from planner.workload.load import synthetic_workload  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "reference" / "wilkins2024"
 N_ALPACA = 52_002
@@ -61,7 +61,7 @@ class Clock:
 def load_arms(fleet: Fleet):
     if (SHARED / "swing-a100-grid.csv").exists():
         from measure.store import Store
-        from planner.fitting import fit_store
+        from planner.fits.fitting import fit_store
 
         db = Path(tempfile.mkdtemp()) / "bench.duckdb"
         subprocess.run([sys.executable, "-m", "measure", "import", "--db", str(db),
@@ -70,7 +70,7 @@ def load_arms(fleet: Fleet):
         reports = fit_store(Store(db), forms=("default",))
         source = f"fit_store on a store imported from {SHARED}"
     else:
-        from planner.catalogue import load_catalogue
+        from planner.fits.catalogue import load_catalogue
 
         reports = load_catalogue().reports
         source = "the reference catalogue (../shared absent)"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from measure.cli_dispatch import run
+from measure.cli import run
 
-SUBCOMMAND_MODULES = ("measure.import_cli", "measure.sweep_cli")
+SUBCOMMAND_MODULES = ("measure.importers.cli", "measure.sweep.cli")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from measure.cli_dispatch import run
+from measure.cli import run
 
-SUBCOMMAND_MODULES = ("planner.fit_cli", "planner.plan_cli")
+SUBCOMMAND_MODULES = ("planner.cli.fit", "planner.cli.plan")
 
 
 def main(argv: list[str] | None = None) -> int:

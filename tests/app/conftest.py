@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from measure.importers import import_file
+from measure.importers.paper import import_file
 from measure.store import Store
 
 

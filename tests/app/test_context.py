@@ -4,7 +4,7 @@ import pytest
 
 from app_pages.context import (ENV_VAR, StorePathError, check_store_path,
                                resolve_store_path)
-from measure.store import DEFAULT_DB_PATH
+from measure.paths import DEFAULT_DB_PATH
 
 
 def test_db_argument_wins_over_environment():

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.html_report import workload_figure
-from planner.synthetic import synthetic_tokens
-from planner.token_chart import token_histogram
-from planner.workload import synthetic_workload
+from planner.report.html import workload_figure
+from planner.workload.synthetic import synthetic_tokens
+from planner.workload.histogram import token_histogram
+from planner.workload.load import synthetic_workload
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_first_view_modules_import_no_pandas_duckdb_or_solver():
     code = ("import sys; sys.argv = ['app']; import streamlit; "
             "import app_pages.settings, app_pages.state, app_pages.imports, "
-            "planner.synthetic, planner.token_chart, measure.paths; "
+            "planner.workload.synthetic, planner.workload.histogram, measure.paths; "
             "print(sorted(m for m in ('pandas', 'duckdb', 'cvxpy', 'scipy', 'sklearn') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

@@ -11,9 +11,9 @@ import pytest
 from app_pages import exports, planning, sources
 from app_pages.bundle import PlannerBundle
 from app_pages.plan_state import PlanContext
-from planner.arms import build_arms
-from planner.fleet import Fleet, FleetError
-from planner.workload import load_workload, synthetic_workload
+from planner.routing.arms import build_arms
+from planner.fleet.spec import Fleet, FleetError
+from planner.workload.load import load_workload, synthetic_workload
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_allocation_and_comparison_tables(ctx):
     table = planning.allocation_table(plan)
     assert table["queries"].sum() == 300 and (table["queries"] > 0).all()
     assert table["share_%"].sum() == pytest.approx(100)
-    from planner.report import compare
+    from planner.report.summary import compare
     cmp = planning.comparison_table(compare(plan, ctx.bundle.baselines(), ctx.fleet))
     assert {"plan", "facility kWh", "plan saves %", "energy source"} <= set(cmp.columns)
     assert len(cmp) == 1 + len(ctx.bundle.baselines())

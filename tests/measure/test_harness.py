@@ -9,10 +9,10 @@ from unittest import mock
 import pyRAPL
 import pytest
 
-from measure.harness import (SweepConfig, SweepError, cell_stop_reason, grid_order, run_sweep,
+from measure.sweep.harness import (SweepConfig, SweepError, cell_stop_reason, grid_order, run_sweep,
                              runtime_ci_halfwidth_s)
 from measure.meters import rapl
-from measure.shards import read_shard
+from measure.sweep.shards import read_shard
 from measure.store import Store
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from measure.__main__ import main
-from measure.importers import MalformedFileError, import_file
+from measure.importers.paper import MalformedFileError, import_file
 from measure.store import Store
 
 HEADER = ("Phase,Runtime (s),CPU Energy (J),GPU Energy (J),Number of Output Tokens,"

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from measure.__main__ import main
-from measure.importers import MalformedFileError, import_file, parse_file
+from measure.importers.paper import MalformedFileError, import_file, parse_file
 from measure.store import Store
 
 MULTI_HEADER = ("Timestamp,Phase,Runtime (s),GPU-0 Energy (mJ),GPU-1 Energy (mJ),"

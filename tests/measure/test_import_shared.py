@@ -112,7 +112,7 @@ def test_reimport_adds_nothing_and_says_so(imported, shared_reference_dir, capsy
 
 def test_extended_copy_of_imported_file_is_flagged_not_double_counted(shared_reference_dir,
                                                                        tmp_path):
-    from measure.importers import import_file
+    from measure.importers.paper import import_file
     from measure.store import Store
 
     store = Store(tmp_path / "dup.duckdb")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from measure.shards import ShardError, ShardWriter, ingest_shard, read_shard
+from measure.sweep.shards import ShardError, ShardWriter, ingest_shard, read_shard
 from measure.store import Store
 
 

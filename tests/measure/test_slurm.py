@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from measure.shards import read_shard
+from measure.sweep.shards import read_shard
 from measure.store import Store
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 from measure.__main__ import main
 from measure.meters import probe_all
-from measure.sweep_cli import parse_grid
+from measure.sweep.cli import parse_grid
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,7 +101,7 @@ def test_merge_ingests_good_shards_and_names_the_bad_one(tmp_path, store_path, c
 
 def test_gpu_indices_start_at_zero(capsys):
     from measure.__main__ import SUBCOMMAND_MODULES
-    from measure.cli_dispatch import build_parser
+    from measure.cli import build_parser
     parser = build_parser("python -m measure", "", SUBCOMMAND_MODULES)
     assert parser.parse_args(["sweep", "--gpus", "0"]).gpus == [0]
     assert parser.parse_args(["sweep", "--gpus", "0,2"]).gpus == [0, 2]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from measure.shards import read_shard
+from measure.sweep.shards import read_shard
 from measure.store import Store, StoreError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def test_parallel_sweeps_merge_into_one_store_without_loss_or_doubles(tmp_path):
 
 
 def test_readers_and_fits_see_no_lock_errors_while_a_sweep_writes(tmp_path):
-    from planner.fitting import fit_store     # what `planner fit` and the app run
+    from planner.fits.fitting import fit_store     # what `planner fit` and the app run
 
     db = tmp_path / "store.duckdb"
     proc = subprocess.Popen(sweep_cmd(tmp_path, *GRID, "--min-window-s", "0.1",

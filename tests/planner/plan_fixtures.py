@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.arms import build_arms
-from planner.curves import Curve, FitReport
-from planner.fleet import Fleet
+from planner.routing.arms import build_arms
+from planner.fits.curves import Curve, FitReport
+from planner.fleet.spec import Fleet
 
 PAPER_TERMS = ("tin", "tout", "tin*tout")
 PUBLISHED = {

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner.arms import ArmError, build_arms
-from planner.fleet import Fleet, FleetError
+from planner.routing.arms import ArmError, build_arms
+from planner.fleet.spec import Fleet, FleetError
 from tests.planner.plan_fixtures import published_reports, report
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.arms import build_arms
-from planner.baselines import run_baselines, threshold_policy
-from planner.fleet import Fleet
-from planner.optimize import Planner
-from planner.plan import PlanData
-from planner.workload import Workload, synthetic_workload
+from planner.routing.arms import build_arms
+from planner.routing.baselines import run_baselines, threshold_policy
+from planner.fleet.spec import Fleet
+from planner.routing.optimize import Planner
+from planner.routing.plan import PlanData
+from planner.workload.load import Workload, synthetic_workload
 from tests.planner.plan_fixtures import published_arms, report
 
 
@@ -106,7 +106,7 @@ def test_constrained_plan_beats_every_baseline_that_meets_the_constraints():
 
 
 def test_round_robin_by_rows_matches_query_by_query():
-    from planner.baselines import round_robin_rows
+    from planner.routing.baselines import round_robin_rows
 
     rng = np.random.default_rng(0)
     counts = rng.integers(1, 9, 40)

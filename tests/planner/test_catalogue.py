@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from planner.catalogue import (CITATION, DEFAULT_CATALOGUE_PATH, CatalogueError,
+from planner.fits.catalogue import (CITATION, DEFAULT_CATALOGUE_PATH, CatalogueError,
                                load_catalogue)
-from planner.curves import FitReport
-from planner.fitting import fit_store
+from planner.fits.curves import FitReport
+from planner.fits.fitting import fit_store
 from tests.planner.test_fitting_reference import PUBLISHED, import_reference, run_cli
 
 PUBLISHED_MULTI_GPU = {"falcon-40b": 3, "Llama-2-70b-chat-hf": 4, "Mixtral-8x7B-v0.1": 3}

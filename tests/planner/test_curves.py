@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from planner.curves import Curve, FitReport, design_matrix
+from planner.fits.curves import Curve, FitReport, design_matrix
 
 
 def test_design_matrix_evaluates_named_terms():
@@ -35,7 +35,7 @@ def test_paper_form_stays_unclipped_default_form_clips():
 
 
 def test_total_interval_leaves_clipped_queries_out_of_the_spread():
-    from planner.curves import total_interval
+    from planner.fits.curves import total_interval
 
     cov = np.diag([1.0, 1.0])
     curve = Curve(terms=("1", "tout"), coef=[-10.0, 1.0], coef_cov=cov)

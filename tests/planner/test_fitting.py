@@ -1,4 +1,4 @@
-"""planner.fitting against real DuckDB stores holding synthetic measurements."""
+"""planner.fits.fitting against real DuckDB stores holding synthetic measurements."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from measure.store import RunRecord, Store
-from planner.fitting import FitError, arm_targets, fit_arm, fit_store
+from planner.fits.fitting import FitError, arm_targets, fit_arm, fit_store
 
 GRID = [8, 16, 32, 64, 128, 256, 512, 1024]
 

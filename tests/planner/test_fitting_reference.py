@@ -14,8 +14,8 @@ import pytest
 import statsmodels.api as sm
 
 from measure.store import Store
-from planner.curves import design_matrix
-from planner.fitting import arm_targets, fit_store
+from planner.fits.curves import design_matrix
+from planner.fits.fitting import arm_targets, fit_store
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GRID_LLMS = ("falcon-7b", "Llama-2-7b-chat-hf", "Llama-2-13b-chat-hf", "Mistral-7B-v0.1")

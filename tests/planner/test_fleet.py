@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from planner.fleet import (DEFAULT_ACCURACY, Fleet, FleetError, default_accuracy, load_fleet,
+from planner.fleet.spec import (DEFAULT_ACCURACY, Fleet, FleetError, default_accuracy, load_fleet,
                            leaderboard_name)
 
 ISSUE_EXAMPLE = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from planner.lp import solve_columns
+from planner.routing._lp import solve_columns
 
 
 def test_time_limited_integer_program_keeps_only_a_point_meeting_the_rows():

@@ -1,4 +1,4 @@
-"""Unit tests of planner.models on synthetic (tin, tout) data."""
+"""Unit tests of planner.fits.forms on synthetic (tin, tout) data."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,11 +7,11 @@ import statsmodels.api as sm
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from planner.curves import design_matrix
-from planner.identify import identifiable_terms, sweep_lines
-from planner.models import (ATTENTION_TERMS, PAPER_TERMS, DefaultForm, PaperForm,
+from planner.fits.curves import design_matrix
+from planner.fits.identify import identifiable_terms, sweep_lines
+from planner.fits.forms import (ATTENTION_TERMS, PAPER_TERMS, DefaultForm, PaperForm,
                             TermRegressor, fit_relative_nnls, total_interval)
-from planner.validation import cross_val_predictions, error_figures, in_sample_r2
+from planner.fits.validation import cross_val_predictions, error_figures, in_sample_r2
 
 GRID = np.array([8, 16, 32, 64, 128, 256, 512, 1024, 2048], dtype=float)
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import optimize
-from planner.arms import build_arms
-from planner.fleet import Fleet
-from planner.optimize import InfeasiblePlanError, Planner
-from planner.paper_milp import solve_per_query
-from planner.workload import Workload, synthetic_workload
+from planner.routing import optimize
+from planner.routing.arms import build_arms
+from planner.fleet.spec import Fleet
+from planner.routing.optimize import InfeasiblePlanError, Planner
+from planner.routing.paper_milp import solve_per_query
+from planner.workload.load import Workload, synthetic_workload
 from tests.planner.plan_fixtures import published_arms, random_arms, report
 
 

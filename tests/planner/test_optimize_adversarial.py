@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import integer, optimize
-from planner.arms import build_arms
-from planner.fleet import Fleet
-from planner.optimize import InfeasiblePlanError, Planner
-from planner.paper_milp import solve_per_query
-from planner.workload import Workload
+from planner.routing import _integer as integer
+from planner.routing import optimize
+from planner.routing.arms import build_arms
+from planner.fleet.spec import Fleet
+from planner.routing.optimize import InfeasiblePlanError, Planner
+from planner.routing.paper_milp import solve_per_query
+from planner.workload.load import Workload
 from tests.planner.plan_fixtures import report
 
 SYSTEMS = ("s0", "s1", "s2")

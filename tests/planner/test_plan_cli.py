@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from planner.__main__ import main
-from planner.workload import synthetic_workload
+from planner.workload.load import synthetic_workload
 
 PROJECT_ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
@@ -118,7 +118,7 @@ def test_cli_subprocess_json_is_clean(tmp_path, workload_csv):
 @pytest.mark.slow
 def test_plan_over_the_shared_reference_data(capsys, tmp_path, shared_reference_dir,
                                              workload_csv):
-    from measure.importers import import_file
+    from measure.importers.paper import import_file
     from measure.store import Store
 
     store = Store(tmp_path / "ref.duckdb")

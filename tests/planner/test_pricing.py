@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner import optimize
-from planner.constraints import coupling_rows, lagrangian, undominated
-from planner.fleet import Fleet
-from planner.optimize import Planner
-from planner.pricing import ascend_duals
-from planner.restricted import solve_restricted
-from planner.workload import synthetic_workload
-from planner.arms import build_arms
+from planner.routing import optimize
+from planner.routing.constraints import coupling_rows, lagrangian, undominated
+from planner.fleet.spec import Fleet
+from planner.routing.optimize import Planner
+from planner.routing._pricing import ascend_duals
+from planner.routing._restricted import solve_restricted
+from planner.workload.load import synthetic_workload
+from planner.routing.arms import build_arms
 from tests.planner.plan_fixtures import PUBLISHED, published_reports, report
 
 SHARES = {"Llama-2-7b-chat-hf": {"share": 0.05}, "Llama-2-13b-chat-hf": {"share": 0.2},
@@ -80,7 +80,7 @@ def test_least_energy_stage_prices_the_optimal_face(monkeypatch):
     """At zeta = 0 an LLM's arms on both systems tie (the copy uses 1.4x the energy); the
     least-energy second stage solves its LP by column generation over the optimal face and
     ends where one LP over the whole face ends, on fewer columns."""
-    from planner import tiebreak
+    from planner.routing import _tiebreak as tiebreak
 
     fleet = Fleet.from_dict({"min_share_fraction": 0.25, "llm": SHARES})
     arms = build_arms(published_reports() + copy_reports(), fleet, energy="gpu")

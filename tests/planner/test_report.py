@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.arms import build_arms
-from planner.baselines import run_baselines
-from planner.fleet import Fleet
-from planner.optimize import Planner
-from planner.report import compare, frontier_table, summarize
-from planner.workload import Workload, synthetic_workload
+from planner.routing.arms import build_arms
+from planner.routing.baselines import run_baselines
+from planner.fleet.spec import Fleet
+from planner.routing.optimize import Planner
+from planner.report.summary import compare, frontier_table, summarize
+from planner.workload.load import Workload, synthetic_workload
 from tests.planner.plan_fixtures import published_reports, report
 
 

@@ -1,13 +1,13 @@
-"""planner.validation: folds hold out whole (tin, tout) configurations; selection is nested."""
+"""planner.fits.validation: folds hold out whole (tin, tout) configurations; selection is nested."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn.model_selection import KFold
 
-from planner.fitting import fit_arm
-from planner.models import DefaultForm
-from planner.validation import (configuration_folds, configuration_groups,
+from planner.fits.fitting import fit_arm
+from planner.fits.forms import DefaultForm
+from planner.fits.validation import (configuration_folds, configuration_groups,
                                 cross_val_predictions, error_figures)
 from tests.planner.test_fitting import grid_rows
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.workload import (MAX_TOKENS, WorkloadError, load_workload, synthetic_workload,
+from planner.workload.load import (MAX_TOKENS, WorkloadError, load_workload, synthetic_workload,
                               workload_from_frame)
 
 

@@ -1,0 +1,11 @@
+"""The DuckDB store: schema, reads and transactional writes (every SQL statement lives here)."""
+from measure.store.schema import (
+    ENERGY_SOURCES,
+    MEASUREMENT_COLUMNS,
+    RUN_COLUMNS,
+    STARTUP_COLUMNS,
+)
+from measure.store.store import RunRecord, Store, StoreError, WriteResult
+
+__all__ = ["Store", "StoreError", "RunRecord", "WriteResult", "ENERGY_SOURCES",
+           "MEASUREMENT_COLUMNS", "STARTUP_COLUMNS", "RUN_COLUMNS"]

@@ -1,0 +1,1 @@
+"""Measurement sweeps over token grids: configuration, the runner, crash-safe shards, CLI."""

@@ -1,0 +1,1 @@
+"""``python -m planner``: fit, catalogue, plan and frontier subcommands."""

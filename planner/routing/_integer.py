@@ -1,0 +1,132 @@
+"""The integer phase: when the LP optimum is fractional, the integer optimum without
+searching every column.
+
+Any integer x costs at least z_LP + sum(reduced * x) (reduced costs from the LP's duals,
+all >= 0 at its optimum), so once an integer solution of cost z_int is known, a column whose
+reduced cost exceeds z_int - z_LP cannot appear in a better one.  First an integer solution
+over the LP's support plus columns of near-zero reduced cost (at most EXTRA_COLUMNS of them,
+by whole queries in a seeded order, at first: at zeta = 0 ties give hundreds of thousands
+of zero-reduced-cost columns, and a few suffice to make the fractional queries whole) and
+the NEAREST_COLUMNS columns of least reduced cost above that band (where capacity binds,
+making a query whole moves a little load elsewhere, and these are the cheapest places to
+move it; at zeta = 0 the zero-reduced-cost ties would crowd them out if not kept apart);
+widening tenfold until one exists within the tolerance.  If it is within the MILP tolerance of the LP bound it is
+optimal to that tolerance, whichever columns it used; otherwise the MILP over every column
+within the gap gives the optimum.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from planner.routing._lp import LPResult
+from planner.routing.plan import PlanData
+from planner.routing._restricted import allocation, mip_tolerance
+
+INTEGRAL_TOL = 1e-6
+EXTRA_COLUMNS = 5000      # near-zero reduced-cost columns in the first integer attempt
+NEAREST_COLUMNS = 256     # and the columns of least reduced cost above that band
+
+
+def _slack_free(res: LPResult) -> bool:
+    return res.slack is None or not np.any(res.slack > 1e-9)
+
+
+def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarray,
+                    cand: np.ndarray, reduced: np.ndarray, lp: LPResult
+                    ) -> tuple[LPResult, np.ndarray, str, float | None]:
+    """(final result, its columns, how it was found, integrality gap or None).
+
+    ``solve(cols, integer=True, penalty=None)`` solves over a column mask; ``reduced`` is
+    +inf for columns ruled out beforehand (dominated).
+    """
+    scale = max(float(np.max(np.abs(cost))), 1e-12)
+    tolerance = mip_tolerance(data, cost)
+    support = np.zeros(data.shape, dtype=bool)
+    gi, ki = np.nonzero(cand)
+    used = lp.x > INTEGRAL_TOL
+    support[gi[used], ki[used]] = True
+    allowed = np.isfinite(reduced)
+    rank = np.random.default_rng(0).permutation(data.shape[0])
+    band, cap, n_nearest = 1e-6 * scale, EXTRA_COLUMNS, NEAREST_COLUMNS
+    while True:
+        extra, _ = _capped(allowed & (reduced <= band) & ~support, cap, rank)
+        near, more = _nearest(np.where(allowed & ~support & (reduced > band), reduced, np.inf),
+                              n_nearest)
+        cols = support | extra | near
+        first = solve(cols, penalty=1e3 * scale)
+        if not first.has_solution or first.status == "user_limit":
+            break
+        whole = _slack_free(first)
+        if np.array_equal(cols, allowed) or (whole and first.value - lp.value <= tolerance):
+            break
+        if whole and more:            # whole, but not yet within tolerance: more repairs
+            n_nearest *= 4
+        else:                         # rows not met yet (or no repairs left): widen all
+            cap, band, n_nearest = cap * 10, band * 100.0, n_nearest * 10
+    note = "over the LP support and the columns of least reduced cost"
+    if first.status == "user_limit":
+        return first, cols, note, None
+    if not first.has_solution or not _slack_free(first):
+        return solve(allowed), allowed, "over all columns", None
+    gap = first.value - lp.value
+    if gap <= tolerance:
+        return first, cols, (f"{note}; it is within {gap:.2g} of the LP bound, under the "
+                             f"{tolerance:.2g} MILP tolerance, so no other column can "
+                             "improve it"), gap
+    cols = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
+    return (solve(cols), cols,
+            "over every column whose reduced cost is within the integrality gap", gap)
+
+
+def _capped(mask: np.ndarray, cap: int, rank: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``mask`` cut to at most ``cap`` columns, by whole groups in ``rank`` order, and
+    whether anything was cut."""
+    per_group = mask.sum(axis=1)
+    if per_group.sum() <= cap:
+        return mask, False
+    order = np.argsort(rank)
+    keep = order[np.cumsum(per_group[order]) <= cap]
+    out = np.zeros_like(mask)
+    out[keep] = mask[keep]
+    return out, True
+
+
+def _nearest(reduced: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
+    """The ``n`` columns of least finite reduced cost, and whether any finite one is left out."""
+    flat = reduced.ravel()
+    finite = int(np.isfinite(flat).sum())
+    out = np.zeros(flat.shape, dtype=bool)
+    if finite <= n:
+        out[np.isfinite(flat)] = True
+        return out.reshape(reduced.shape), False
+    out[np.argpartition(flat, n)[:n]] = True
+    return out.reshape(reduced.shape), True
+
+
+class PlanningTimeout(RuntimeError):
+    """The time limit ended before any plan meeting the constraints was found."""
+
+
+def integer_plan(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarray,
+                 cand: np.ndarray, reduced: np.ndarray, lp: LPResult, lp_summary: str,
+                 on_infeasible: Callable[[], Exception]) -> tuple[np.ndarray, str, str, float]:
+    """(allocation, status, how, gap) of the integer phase after a fractional LP optimum."""
+    gi, _ = np.nonzero(cand)
+    n_frac = len(np.unique(gi[np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL]))
+    final, cols, note, gap = integer_optimum(solve, data, cost, cand, reduced, lp)
+    if not final.has_solution:
+        if final.status.startswith("infeasible"):
+            raise on_infeasible()
+        if final.status == "user_limit":
+            raise PlanningTimeout("time limit reached before an integer plan meeting the "
+                                  "constraints was found")
+        raise PlanningTimeout(f"no integer plan found: {final.status}")
+    status = "time_limit" if final.status == "user_limit" else "optimal"
+    how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
+           f"({lp_summary}); solved as an integer program (HiGHS MILP) over "
+           f"{int(cols.sum())} columns, {note}")
+    if status == "time_limit":
+        how = "time limit reached: best integer plan found, optimality not proven; " + how
+    return allocation(data, cols, final.x), status, how, gap

@@ -1,0 +1,271 @@
+"""Planning data (distinct queries x arms) and the ``Plan`` every planner and baseline returns.
+
+Queries are aggregated into groups of identical (input tokens, output tokens, task); an
+allocation is a (groups x arms) matrix of query counts.  A plan's figures are all computed
+from its allocation here, so optimised plans and baselines are measured the same way.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.routing.arms import Arm
+from planner.fleet.spec import Fleet
+from planner.fits.curves import total_interval
+from planner.workload.load import Workload
+
+
+class PlanData:
+    """Per-(group, arm) energy, runtime and accuracy, and the constraint structure."""
+
+    def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet):
+        if not arms:
+            raise ValueError("no arms to plan over")
+        names = [(a.model, a.system) for a in arms]
+        if len(set(names)) != len(names):
+            raise ValueError("two arms share one (model, system) pair")
+        self.arms, self.workload, self.fleet = list(arms), workload, fleet
+        self.groups, self.row_group = workload.groups()
+        self.tin = self.groups["input_tokens"].to_numpy(float)
+        self.tout = self.groups["output_tokens"].to_numpy(float)
+        self.count = self.groups["count"].to_numpy(np.int64)
+        self.n_queries = int(self.count.sum())
+        self.tokens = self.tin + self.tout
+        self.total_tokens = float(self.count @ self.tokens)
+        tasks = self.groups["task"].to_numpy()
+        self.energy_j = np.column_stack([a.energy_j(self.tin, self.tout) for a in arms])
+        self.runtime_s = np.column_stack([a.runtime_s(self.tin, self.tout) for a in arms])
+        self.in_range = np.column_stack([a.in_range(self.tin, self.tout) for a in arms])
+        self.acc_pct = np.column_stack([
+            np.array([a.accuracy_for(t) for t in tasks], dtype=float) for a in arms])
+        self.acc_tokens = self.acc_pct * self.tokens[:, None]   # a = A_K(task) * (tin + tout)
+        self.models = sorted({a.model for a in arms})
+        self.systems = sorted({a.system for a in arms})
+        self.arm_model = np.array([self.models.index(a.model) for a in arms])
+        self.arm_system = np.array([self.systems.index(a.system) for a in arms])
+        self.devices_per_instance = np.array([a.devices_per_instance for a in arms], float)
+        self.device_s = self.runtime_s * self.devices_per_instance[None, :]
+        self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
+        mean_device_s = float(self.count @ self.device_s.mean(axis=1)) / max(self.n_queries, 1)
+        self.device_scale = mean_device_s if mean_device_s > 0 else 1.0   # for row scaling
+        self.min_queries = self._min_queries()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.energy_j.shape
+
+    def _min_queries(self) -> dict[str, int]:
+        """max(1, N * gamma_K * min_share_fraction), rounded up, for LLMs given a share."""
+        out = {}
+        for model, spec in self.fleet.llm.items():
+            if spec.share is None:
+                continue
+            need = max(1.0, self.n_queries * spec.share * self.fleet.min_share_fraction)
+            out[model] = int(math.ceil(need - 1e-9))
+        return out
+
+    def query_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group, input row) of every query, in input order (rows repeated by count)."""
+        counts = self.workload.queries["count"].to_numpy(np.int64)
+        rows = np.repeat(np.arange(len(counts)), counts)
+        return self.row_group[rows], rows
+
+    def alloc_from_query_arms(self, query_arm: np.ndarray) -> np.ndarray:
+        """Counts matrix from one arm index per query (input order)."""
+        qg, _ = self.query_groups()
+        alloc = np.zeros(self.shape, dtype=np.int64)
+        np.add.at(alloc, (qg, query_arm), 1)
+        return alloc
+
+    def alloc_from_rows(self, row_alloc: np.ndarray) -> np.ndarray:
+        """Counts matrix from per-input-row counts on each arm (rows x arms)."""
+        alloc = np.zeros(self.shape, dtype=np.int64)
+        np.add.at(alloc, self.row_group, np.asarray(row_alloc, dtype=np.int64))
+        return alloc
+
+    def query_arms_from_rows(self, row_alloc: np.ndarray) -> np.ndarray:
+        """One arm per query in input order; a row's (identical) queries fill its arms in
+        arm order."""
+        n_arms = self.shape[1]
+        arms = np.tile(np.arange(n_arms), len(row_alloc))
+        return np.repeat(arms, np.asarray(row_alloc, dtype=np.int64).ravel())
+
+    def query_arms(self, alloc: np.ndarray) -> np.ndarray:
+        """One arm per query in input order: a group's queries fill its arms in arm order."""
+        qg, _ = self.query_groups()
+        order = np.argsort(qg, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(self.count)[:-1]])
+        rank = np.empty(len(qg), dtype=np.int64)
+        rank[order] = np.arange(len(qg)) - np.repeat(starts, self.count)
+        cum = np.cumsum(np.rint(alloc).astype(np.int64), axis=1)
+        return (cum[qg] <= rank[:, None]).sum(axis=1)
+
+    def paper_objective(self, alloc: np.ndarray, zeta: float) -> float:
+        """sum over queries of zeta*e_hat - (1 - zeta)*a_hat (the paper's normalisation)."""
+        e_hat, a_hat = self.normalised()
+        return float(np.sum(alloc * (zeta * e_hat - (1.0 - zeta) * a_hat)))
+
+    def normalised(self) -> tuple[np.ndarray, np.ndarray]:
+        """e / max e and a / max a over all (distinct query, arm), the paper's normalisation.
+
+        Unclipped paper-form fits can predict negative energies: those e_hat are negative
+        (the plan warns of them).  Should no energy be positive, e is divided by max |e|
+        instead, so e_hat stays in [-1, 1] against a_hat in [0, 1]."""
+        e_max = float(np.max(self.energy_j))
+        if e_max <= 0:
+            e_max = float(np.max(np.abs(self.energy_j)))
+        a_max = float(np.max(self.acc_tokens))
+        return (self.energy_j / (e_max if e_max > 0 else 1.0),
+                self.acc_tokens / (a_max if a_max > 0 else 1.0))
+
+    def capacity_use(self, alloc: np.ndarray) -> np.ndarray:
+        """Device-seconds used per system."""
+        per_arm = np.sum(alloc * self.device_s, axis=0)
+        return np.bincount(self.arm_system, weights=per_arm, minlength=len(self.systems))
+
+    def violations(self, alloc: np.ndarray) -> list[str]:
+        """Constraints an allocation breaks: every query served once, capacity, shares."""
+        out = []
+        served = np.rint(np.asarray(alloc, dtype=float).sum(axis=1)).astype(np.int64)
+        if np.any(served != self.count) or np.any(np.asarray(alloc) < 0):
+            out.append(f"serves {int(served.sum())} queries, not each of the "
+                       f"{self.n_queries} exactly once")
+        used = self.capacity_use(alloc)
+        for s, system in enumerate(self.systems):
+            if used[s] > self.capacity_device_s[s] * (1 + 1e-6) + 1e-9:
+                out.append(f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
+                           f"device-hours < {used[s] / 3600:.3g} used")
+        served = np.bincount(self.arm_model, weights=alloc.sum(axis=0), minlength=len(self.models))
+        for model, need in self.min_queries.items():
+            got = served[self.models.index(model)] if model in self.models else 0
+            if got < need:
+                out.append(f"{model} serves {int(got)} queries < its minimum share {need}")
+        return out
+
+
+@dataclass
+class Plan:
+    name: str
+    status: str
+    message: str
+    objective_value: float | None
+    solve_seconds: float
+    energy_j: float
+    energy_ci_j: tuple[float, float]
+    runtime_s: float
+    accuracy: float
+    arms: pd.DataFrame
+    alloc: np.ndarray = field(repr=False, default=None)
+    data: PlanData | None = field(repr=False, default=None)
+    objective: str = ""
+    zeta: float | None = None
+    min_accuracy: float | None = None
+    violations: list[str] = field(default_factory=list)
+    row_alloc: np.ndarray | None = field(repr=False, default=None)   # rows x arms, if known
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_queries(self) -> int:
+        return int(self.alloc.sum())
+
+    @property
+    def is_estimated(self) -> bool:
+        return bool(self.arms.loc[self.arms["queries"] > 0, "is_estimated"].any())
+
+    def assignments(self) -> pd.DataFrame:
+        """One row per input query, in input order, with the (model, system) serving it."""
+        d = self.data
+        arm = (d.query_arms_from_rows(self.row_alloc) if self.row_alloc is not None
+               else d.query_arms(self.alloc))
+        _, rows = d.query_groups()
+        q = d.workload.queries
+        return pd.DataFrame({
+            "row": rows + 1,
+            "input_tokens": q["input_tokens"].to_numpy()[rows],
+            "output_tokens": q["output_tokens"].to_numpy()[rows],
+            "task": q["task"].to_numpy()[rows],
+            "model": np.array([a.model for a in d.arms], dtype=object)[arm],
+            "system": np.array([a.system for a in d.arms], dtype=object)[arm],
+        })
+
+
+def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
+    """95% interval on total energy from the fits' coefficient covariances: each arm's half
+    width from ``planner.fits.curves.total_interval`` over the queries it serves (those whose
+    prediction is clipped at zero are left out: they do not move with the coefficients);
+    arms are fitted separately, so their variances add.  NaN when a used arm has no
+    covariance (nothing is made up)."""
+    halves = []
+    for k, arm in enumerate(data.arms):
+        curve = arm.energy.curve
+        used = (alloc[:, k] > 0) & ((data.energy_j[:, k] != 0) | (not curve.clip_negative))
+        if not (alloc[:, k] > 0).any():
+            continue
+        if curve.coef_cov is None:
+            return (math.nan, math.nan)
+        if used.any():
+            total, _, hi = total_interval(curve, data.tin[used], data.tout[used],
+                                          alloc[used, k].astype(float), level=0.95)
+            halves.append(hi - total)
+    half = math.sqrt(sum(h * h for h in halves))
+    return (energy_j - half, energy_j + half)
+
+
+def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
+    a = np.asarray(alloc, dtype=float)
+    queries = a.sum(axis=0)
+    energy = (a * data.energy_j).sum(axis=0)
+    runtime = (a * data.runtime_s).sum(axis=0)
+    device_h = (a * data.device_s).sum(axis=0) / 3600.0
+    out_of_range = (a * ~data.in_range).sum(axis=0)
+    rows = []
+    for k, arm in enumerate(data.arms):
+        label = arm.label()
+        rows.append({
+            **{key: label[key] for key in ("model", "system", "form", "energy_kind",
+                                           "energy_sources", "is_estimated")},
+            "queries": int(round(queries[k])), "energy_j": float(energy[k]),
+            "runtime_s": float(runtime[k]), "device_hours": float(device_h[k]),
+            "out_of_range_queries": int(round(out_of_range[k])), "notes": label["notes"],
+        })
+    return pd.DataFrame(rows)
+
+
+def plan_warnings(data: PlanData, alloc: np.ndarray) -> list[str]:
+    """What a reader of the plan's figures should know about the fits behind them."""
+    a = np.asarray(alloc, dtype=float)
+    out = []
+    outside = int(round(float((a * ~data.in_range).sum())))
+    if outside:
+        out.append(f"{outside} queries are served by arms whose fits did not cover their "
+                   "token counts (extrapolated)")
+    negative = int(round(float((a * (data.energy_j < 0)).sum())))
+    if negative:
+        out.append(f"{negative} queries have a negative predicted energy (an unclipped paper-"
+                   "form fit); their energy counts as negative")
+    used = a.sum(axis=0) > 0
+    estimated = [arm.name for arm, u in zip(data.arms, used) if u and arm.is_estimated]
+    if estimated:
+        out.append("energy of " + ", ".join(estimated) + " is estimated, not measured")
+    for arm, u in zip(data.arms, used):
+        out.extend(f"{arm.name}: {note}" for note in arm.notes if u)
+    return out
+
+
+def make_plan(data: PlanData, alloc: np.ndarray, *, name: str, status: str = "optimal",
+              message: str = "", objective_value: float | None = None,
+              solve_seconds: float = 0.0, **extra) -> Plan:
+    """A Plan with every figure computed from the allocation."""
+    alloc = np.asarray(alloc)
+    energy = float(np.sum(alloc * data.energy_j))
+    return Plan(
+        name=name, status=status, message=message, objective_value=objective_value,
+        solve_seconds=solve_seconds, energy_j=energy,
+        energy_ci_j=energy_interval(data, alloc, energy),
+        runtime_s=float(np.sum(alloc * data.runtime_s)),
+        accuracy=float(np.sum(alloc * data.acc_tokens)) / max(data.total_tokens, 1e-300),
+        arms=arms_table(data, alloc), alloc=alloc, data=data,
+        violations=data.violations(alloc), warnings=plan_warnings(data, alloc), **extra)
