@@ -3,11 +3,14 @@
 Thin on purpose: page config, the session's store path, the shared sidebar and
 ``st.navigation`` over the page modules in app_pages/.
 """
+
 import streamlit as st
 
-from app_pages import state   # light: pandas, DuckDB and the solver load in the pages
+from app_pages import state  # light: pandas, DuckDB and the solver load in the pages
 
-st.set_page_config(page_title="LLM inference energy planner", page_icon=":material/bolt:", layout="wide")
+st.set_page_config(
+    page_title="LLM inference energy planner", page_icon=":material/bolt:", layout="wide"
+)
 state.init_session()
 
 PAGES = [

@@ -4,6 +4,7 @@ The dashboard caches a ``PlannerBundle`` (``st.cache_resource``), so moving zeta
 the same Planner (its warm starts included) and a zeta already visited is not solved
 again.  Sessions share bundles, so every use takes the bundle's lock.
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,7 +13,7 @@ from collections import OrderedDict
 import numpy as np
 
 MAX_PLANS = 64
-TIME_LIMIT_S = 15.0   # interactive solves end with the best plan found (and say so)
+TIME_LIMIT_S = 15.0  # interactive solves end with the best plan found (and say so)
 MAX_FRONTIERS = 8
 
 
@@ -24,10 +25,9 @@ class PlannerBundle:
     def __init__(self, arms, workload, fleet, seed: int = 0):
         from app_pages.imports import collector_paused
 
-        with collector_paused():   # cvxpy and scipy: the plan's largest import
-            from planner.routing.optimize import Planner
-            from planner.routing import baselines
+        with collector_paused():  # cvxpy and scipy: the plan's largest import
             from planner.report import summary as report  # noqa: F401  (used right after the plan)
+            from planner.routing.optimize import Planner
 
         self.arms, self.workload, self.fleet, self.seed = arms, workload, fleet, seed
         self.planner = Planner(arms, workload, fleet, seed=seed)
@@ -45,16 +45,22 @@ class PlannerBundle:
             store.popitem(last=False)
         return value
 
-    def solve(self, objective: str = "paper", zeta: float = 0.5,
-              min_accuracy: float | None = None, time_limit_s: float | None = TIME_LIMIT_S):
+    def solve(
+        self,
+        objective: str = "paper",
+        zeta: float = 0.5,
+        min_accuracy: float | None = None,
+        time_limit_s: float | None = TIME_LIMIT_S,
+    ):
         """The plan for these settings (InfeasiblePlanError / PlanningTimeout propagate)."""
         key = (objective, _round(zeta) if objective == "paper" else None, _round(min_accuracy))
         with self.lock:
             if key in self._plans:
                 self._plans.move_to_end(key)
                 return self._plans[key]
-            plan = self.planner.solve(objective, zeta=float(zeta), min_accuracy=min_accuracy,
-                                      time_limit_s=time_limit_s)
+            plan = self.planner.solve(
+                objective, zeta=float(zeta), min_accuracy=min_accuracy, time_limit_s=time_limit_s
+            )
             return self._remember(self._plans, key, plan, MAX_PLANS)
 
     def baselines(self) -> dict:
@@ -63,8 +69,9 @@ class PlannerBundle:
 
         with self.lock:
             if self._baselines is None:
-                self._baselines = run_baselines(self.arms, self.workload, self.fleet,
-                                                seed=self.seed, data=self.planner.data)
+                self._baselines = run_baselines(
+                    self.arms, self.workload, self.fleet, seed=self.seed, data=self.planner.data
+                )
             return self._baselines
 
     def accuracy_range(self) -> tuple[float, float]:

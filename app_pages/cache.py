@@ -5,6 +5,7 @@ file and its WAL), so an import or sweep is seen on the next run; solver objects
 (``Planner``, baseline plans, frontiers) use ``st.cache_resource`` keyed on the content of
 their inputs, so moving zeta re-solves the cached Planner instead of rebuilding it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,7 +1,9 @@
 """Export: the per-query allocation (CSV), the plan summary (JSON), an HTML report."""
+
 import streamlit as st
 
-from app_pages import exports, plan_state as ps, planning, state
+from app_pages import exports, planning, state
+from app_pages import plan_state as ps
 from app_pages.text import md
 
 ZETAS = planning.FRONTIER_ZETAS
@@ -18,27 +20,46 @@ def page() -> None:
         return
     baselines = ctx.baseline_plans()
     stem = f"plan-{ctx.workload.name}".replace(" ", "_")
-    st.caption(f"{plan.name} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
-               f"fits: {md(ctx.rs.label)}.")
+    st.caption(
+        f"{plan.name} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
+        f"fits: {md(ctx.rs.label)}."
+    )
     if too_large := exports.csv_too_large(plan):
         st.info(too_large)
     else:
-        st.download_button("Allocation CSV (one row per query)",
-                           lambda: exports.assignments_csv(plan), file_name=f"{stem}.csv",
-                           mime="text/csv", key="export_csv", icon=":material/table:")
-    st.download_button("Plan summary JSON (plan, baselines, assumptions, sources)",
-                       lambda: exports.summary_json(ctx, plan, baselines),
-                       file_name=f"{stem}.json", mime="application/json", key="export_json",
-                       icon=":material/data_object:")
-    include_frontier = st.checkbox("Include the frontier over zeta in the report", value=True,
-                                   key="export_frontier")
-    st.download_button("HTML report (self-contained, for stakeholders)",   # frontier: 11
-                       lambda: exports.html_bytes(                         # solves, on click
-                           ctx, plan, baselines,
-                           ctx.bundle.zeta_frontier(ZETAS) if include_frontier else None,
-                           list(ZETAS) if include_frontier else None),
-                       file_name=f"{stem}.html", mime="text/html", key="export_html",
-                       icon=":material/description:")
+        st.download_button(
+            "Allocation CSV (one row per query)",
+            lambda: exports.assignments_csv(plan),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key="export_csv",
+            icon=":material/table:",
+        )
+    st.download_button(
+        "Plan summary JSON (plan, baselines, assumptions, sources)",
+        lambda: exports.summary_json(ctx, plan, baselines),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        key="export_json",
+        icon=":material/data_object:",
+    )
+    include_frontier = st.checkbox(
+        "Include the frontier over zeta in the report", value=True, key="export_frontier"
+    )
+    st.download_button(
+        "HTML report (self-contained, for stakeholders)",  # frontier: 11
+        lambda: exports.html_bytes(  # solves, on click
+            ctx,
+            plan,
+            baselines,
+            ctx.bundle.zeta_frontier(ZETAS) if include_frontier else None,
+            list(ZETAS) if include_frontier else None,
+        ),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        key="export_html",
+        icon=":material/description:",
+    )
     st.subheader("Data sources")
     st.text("\n".join(exports.sources(ctx, plan)))
 

@@ -1,4 +1,5 @@
 """What the Export page offers, as bytes: allocation CSV, plan summary JSON, HTML report."""
+
 from __future__ import annotations
 
 import json
@@ -9,18 +10,19 @@ from app_pages import planning
 from planner.report import html as html_report
 from planner.report.summary import compare, json_safe, summarize
 
-
-MAX_CSV_QUERIES = 1_000_000   # one row per query: beyond this the file and its build get huge
+MAX_CSV_QUERIES = 1_000_000  # one row per query: beyond this the file and its build get huge
 
 
 def csv_too_large(plan) -> str | None:
     """Why the per-query CSV is not offered for this plan, or None when it is."""
     if plan.n_queries <= MAX_CSV_QUERIES:
         return None
-    return (f"The per-query allocation CSV is offered for workloads up to "
-            f"{MAX_CSV_QUERIES:,} queries; this one has {plan.n_queries:,} (its counts expand "
-            "to one row per query). The plan summary JSON and HTML report carry the "
-            "allocation per LLM and system.")
+    return (
+        f"The per-query allocation CSV is offered for workloads up to "
+        f"{MAX_CSV_QUERIES:,} queries; this one has {plan.n_queries:,} (its counts expand "
+        "to one row per query). The plan summary JSON and HTML report carry the "
+        "allocation per LLM and system."
+    )
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,8 +53,10 @@ def sources(ctx, plan) -> list[str]:
     used = plan.arms[plan.arms["queries"] > 0]
     for row in used.itertuples():
         label = "ESTIMATED energy" if row.is_estimated else "energy"
-        lines.append(f"{row.model} · {row.system}: {row.form} form, {label} from "
-                     f"{row.energy_sources or 'unknown'} data ({row.energy_kind}).")
+        lines.append(
+            f"{row.model} · {row.system}: {row.form} form, {label} from "
+            f"{row.energy_sources or 'unknown'} data ({row.energy_kind})."
+        )
     wl = ctx.workload
     lines.append(f"Workload: {wl.name} ({wl.source or 'synthetic, not measured'}).")
     return lines
@@ -60,21 +64,31 @@ def sources(ctx, plan) -> list[str]:
 
 def assumptions(ctx, plan) -> dict:
     s = ctx.settings
-    out = {"objective": ("paper: minimise Σ ζ·ê − (1−ζ)·â" if s.objective == "paper"
-                         else "least energy above an accuracy floor")}
+    out = {
+        "objective": (
+            "paper: minimise Σ ζ·ê − (1−ζ)·â"
+            if s.objective == "paper"
+            else "least energy above an accuracy floor"
+        )
+    }
     if s.objective == "paper":
         out["zeta"] = s.zeta
     else:
         out["accuracy floor (%)"] = s.min_accuracy
-    out.update({
-        "model form": ctx.form or "best available (default form, else paper form)",
-        "devices per system": s.devices, "planning window (h)": s.window_h,
-        "capacity": "one query at a time per instance; instances = devices / devices per instance",
-        "min share fraction": s.min_share_fraction, "PUE": s.pue,
-        "grid carbon intensity (gCO2e/kWh)": s.carbon_g_per_kwh, "price per kWh": s.price_per_kwh,
-        "accuracy scores A_K (%)": {a.model: a.accuracy for a in ctx.arms},
-        "queries": plan.n_queries,
-    })
+    out.update(
+        {
+            "model form": ctx.form or "best available (default form, else paper form)",
+            "devices per system": s.devices,
+            "planning window (h)": s.window_h,
+            "capacity": "one query at a time per instance; instances = devices / devices per instance",
+            "min share fraction": s.min_share_fraction,
+            "PUE": s.pue,
+            "grid carbon intensity (gCO2e/kWh)": s.carbon_g_per_kwh,
+            "price per kWh": s.price_per_kwh,
+            "accuracy scores A_K (%)": {a.model: a.accuracy for a in ctx.arms},
+            "queries": plan.n_queries,
+        }
+    )
     return out
 
 
@@ -98,9 +112,15 @@ def html_bytes(ctx, plan, baselines: dict, frontier=None, zetas=None) -> bytes:
     headline = {m["label"]: m["value"] for m in planning.headline(s, None)}
     headline["Energy source and interval"] = planning.energy_note(s)
     inputs = html_report.ReportInputs(
-        plan=plan, baselines=baselines, summary=headline,
+        plan=plan,
+        baselines=baselines,
+        summary=headline,
         comparison=planning.comparison_table(compare(plan, baselines, ctx.fleet)),
-        workload_name=ctx.workload.name, sources=sources(ctx, plan),
-        assumptions=assumptions(ctx, plan), frontier=list(frontier or []),
-        zetas=list(zetas or []), estimated_arms=ctx.estimated)
+        workload_name=ctx.workload.name,
+        sources=sources(ctx, plan),
+        assumptions=assumptions(ctx, plan),
+        frontier=list(frontier or []),
+        zetas=list(zetas or []),
+        estimated_arms=ctx.estimated,
+    )
     return html_report.build_html_report(inputs).encode("utf-8")

@@ -11,12 +11,13 @@ oldest generation they made every full collection walk them -- about 0.1 s, afte
 every rerun on the Planner page.  Frozen objects are still freed by reference counting;
 only cyclic garbage among them (the little that was alive at that moment) is never found.
 """
+
 from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 @contextmanager
@@ -27,7 +28,7 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        if len(sys.modules) > modules_before:   # a first import: its objects live for good
+        if len(sys.modules) > modules_before:  # a first import: its objects live for good
             gc.freeze()
         if was_enabled:
             gc.enable()

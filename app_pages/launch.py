@@ -5,6 +5,7 @@ waits for ``/_stcore/health`` and stops the server (only the process it started)
 ``chromium_launch_options()`` is how Playwright drives Debian's Chromium here
 (``playwright install`` cannot download browsers on this machine).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -27,7 +28,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def chromium_path() -> str | None:
     """Debian's chromium, if installed."""
     return shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
 
 
 def chromium_launch_options() -> dict:
@@ -44,8 +46,8 @@ def free_port() -> int:
 class RunningApp:
     url: str
     process: subprocess.Popen
-    started_at: float          # time.monotonic() just before the process was started
-    healthy_after_s: float     # from start to a healthy /_stcore/health
+    started_at: float  # time.monotonic() just before the process was started
+    healthy_after_s: float  # from start to a healthy /_stcore/health
     log_path: Path
     started_wall: float = 0.0  # time.time() at the same moment (to compare with page clocks)
 
@@ -66,28 +68,55 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None
 
 
 @contextmanager
-def running_app(db_path: str | Path, log_dir: str | Path, timeout_s: float = 60.0,
-                extra_env: dict | None = None, script: str | Path = "app.py"
-                ) -> Iterator[RunningApp]:
+def running_app(
+    db_path: str | Path,
+    log_dir: str | Path,
+    timeout_s: float = 60.0,
+    extra_env: dict | None = None,
+    script: str | Path = "app.py",
+) -> Iterator[RunningApp]:
     """``streamlit run app.py -- --db DB`` on a free localhost port, stopped on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = Path(log_dir) / f"streamlit-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--", "--db", str(db_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--",
+        "--db",
+        str(db_path),
+    ]
     env = {**os.environ, **(extra_env or {})}
     env.pop("PLANNER_DB", None)
     with open(log_path, "wb") as log:
         started, started_wall = time.monotonic(), time.time()
-        process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env=env, start_new_session=True)
+        process = subprocess.Popen(
+            cmd,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         try:
             _wait_healthy(url, process, timeout_s)
-            yield RunningApp(url, process, started, time.monotonic() - started, log_path,
-                             started_wall)
+            yield RunningApp(
+                url, process, started, time.monotonic() - started, log_path, started_wall
+            )
         finally:
             _stop(process)
 
@@ -104,5 +133,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
     """Until the app's script run has finished (Streamlit's own script-state attribute)."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           state="attached", timeout=timeout_ms)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]',
+        state="attached",
+        timeout=timeout_ms,
+    )

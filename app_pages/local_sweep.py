@@ -1,11 +1,12 @@
 """A tiny local measurement sweep from the dashboard (measure.sweep.harness; torch loaded lazily)."""
+
 from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger("app.sweep")
 
@@ -51,27 +52,43 @@ class SweepRequest:
         return len(self.inputs) * len(self.outputs)
 
 
-def sweep_request(inputs_text: str, outputs_text: str, max_trials: int,
-                  system: str) -> SweepRequest:
-    request = SweepRequest(parse_tokens(inputs_text, "input tokens"),
-                           parse_tokens(outputs_text, "output tokens"),
-                           int(max_trials), (system or "").strip() or default_system())
+def sweep_request(
+    inputs_text: str, outputs_text: str, max_trials: int, system: str
+) -> SweepRequest:
+    request = SweepRequest(
+        parse_tokens(inputs_text, "input tokens"),
+        parse_tokens(outputs_text, "output tokens"),
+        int(max_trials),
+        (system or "").strip() or default_system(),
+    )
     if request.cells > MAX_CELLS:
-        raise SweepInputError(f"{request.cells} (input, output) cells is more than the "
-                              f"{MAX_CELLS} a dashboard sweep runs; use `python -m measure sweep`")
+        raise SweepInputError(
+            f"{request.cells} (input, output) cells is more than the "
+            f"{MAX_CELLS} a dashboard sweep runs; use `python -m measure sweep`"
+        )
     if not 1 <= request.max_trials <= 25:
         raise SweepInputError("trials per cell must be between 1 and 25")
     return request
 
 
-def run_local_sweep(request: SweepRequest, store_path: str | Path,
-                    progress: Callable[[int, int], None] | None = None):
+def run_local_sweep(
+    request: SweepRequest,
+    store_path: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+):
     """Run the tiny-model sweep into the store; returns measure.sweep.harness.SweepResult."""
     from measure.sweep.harness import SweepConfig, run_sweep  # imports torch: only when asked
 
     store_path = Path(store_path)
-    config = SweepConfig(model="tiny-llama", system=request.system, inputs=request.inputs,
-                         outputs=request.outputs, max_trials=request.max_trials,
-                         min_trials=min(3, request.max_trials), db=str(store_path),
-                         shard_dir=store_path.parent / "shards", show_progress=False)
+    config = SweepConfig(
+        model="tiny-llama",
+        system=request.system,
+        inputs=request.inputs,
+        outputs=request.outputs,
+        max_trials=request.max_trials,
+        min_trials=min(3, request.max_trials),
+        db=str(store_path),
+        shard_dir=store_path.parent / "shards",
+        show_progress=False,
+    )
     return run_sweep(config, progress=progress)

@@ -1,7 +1,9 @@
 """Measurements: filter, plot and list the store's measurements; import files; a tiny sweep."""
+
 import streamlit as st
 
-from app_pages import cache, local_sweep, measurement_views as views, state, uploads
+from app_pages import cache, local_sweep, state, uploads
+from app_pages import measurement_views as views
 from app_pages.text import md
 
 
@@ -10,19 +12,29 @@ def filters(df):
     cols = st.columns([2, 2, 2, 1])
     models = cols[0].multiselect("Models", options["model"], key="m_models")
     systems = cols[1].multiselect("Systems", options["system"], key="m_systems")
-    sources = cols[2].multiselect("Energy source", options["energy_source"], key="m_sources",
-                                  help="nvml / rapl: measured here; imported: from a file; "
-                                       "estimated: not a measurement")
+    sources = cols[2].multiselect(
+        "Energy source",
+        options["energy_source"],
+        key="m_sources",
+        help="nvml / rapl: measured here; imported: from a file; estimated: not a measurement",
+    )
     flagged = cols[3].checkbox("Include flagged", value=True, key="m_flagged")
     return views.apply_filters(df, models, systems, sources, include_flagged=flagged)
 
 
 def charts(df) -> None:
-    quantity = st.radio("Show", list(views.QUANTITIES), horizontal=True, key="m_quantity",
-                        format_func=views.QUANTITIES.get)
+    quantity = st.radio(
+        "Show",
+        list(views.QUANTITIES),
+        horizontal=True,
+        key="m_quantity",
+        format_func=views.QUANTITIES.get,
+    )
     if df["estimated"].any():
-        st.warning(f"{int(df['estimated'].sum()):,} of these rows carry ESTIMATED energy, not "
-                   "measured energy: they are drawn as hollow x markers and labelled.")
+        st.warning(
+            f"{int(df['estimated'].sum()):,} of these rows carry ESTIMATED energy, not "
+            "measured energy: they are drawn as hollow x markers and labelled."
+        )
     left, right = st.columns(2)
     left.plotly_chart(views.scatter(df, "input_tokens", quantity), width="stretch")
     right.plotly_chart(views.scatter(df, "output_tokens", quantity), width="stretch")
@@ -30,38 +42,54 @@ def charts(df) -> None:
 
 def import_section() -> None:
     st.subheader("Import measurement files")
-    st.caption("Paper-format CSV files (the shared reference files' layout). Flagged rows are "
-               "kept and reported; re-importing the same file adds nothing.")
+    st.caption(
+        "Paper-format CSV files (the shared reference files' layout). Flagged rows are "
+        "kept and reported; re-importing the same file adds nothing."
+    )
     for name, ok, result in st.session_state.pop("import_results", []):
-        with st.status(f"Imported {name}" if ok else f"{name} not imported",
-                       state="complete" if ok else "error", expanded=True):
+        with st.status(
+            f"Imported {name}" if ok else f"{name} not imported",
+            state="complete" if ok else "error",
+            expanded=True,
+        ):
             if ok:
                 st.table(dict(result))
             else:
                 st.error(md(result))
     with st.form("import_form", clear_on_submit=True):
-        files = st.file_uploader("Measurement files", type=list(uploads.MEASUREMENT_TYPES),
-                                 accept_multiple_files=True, key="m_upload")
-        system = st.text_input("System name (only for files that do not name one)",
-                               key="m_system")
+        files = st.file_uploader(
+            "Measurement files",
+            type=list(uploads.MEASUREMENT_TYPES),
+            accept_multiple_files=True,
+            key="m_upload",
+        )
+        system = st.text_input("System name (only for files that do not name one)", key="m_system")
         submitted = st.form_submit_button("Import")
     if submitted and files:
         results = []
         with st.status(f"Importing {len(files)} file(s)…"):
             for file in files:
                 outcome = uploads.import_measurement_upload(
-                    file.name, file.getvalue(), state.store_path(), system)
-                results.append((file.name, outcome.ok, uploads.import_summary_rows(outcome.value)
-                                if outcome.ok else outcome.error))
+                    file.name, file.getvalue(), state.store_path(), system
+                )
+                results.append(
+                    (
+                        file.name,
+                        outcome.ok,
+                        uploads.import_summary_rows(outcome.value) if outcome.ok else outcome.error,
+                    )
+                )
         st.session_state["import_results"] = results
         cache.clear_data()
-        st.rerun()   # redraw the charts above with the new rows
+        st.rerun()  # redraw the charts above with the new rows
 
 
 def sweep_section() -> None:
     st.subheader("Tiny local sweep")
-    st.caption("Times a tiny random-weight Llama on this machine's CPU; its energy is what "
-               "the available meters give (estimated where no meter exists, and labelled so).")
+    st.caption(
+        "Times a tiny random-weight Llama on this machine's CPU; its energy is what "
+        "the available meters give (estimated where no meter exists, and labelled so)."
+    )
     with st.form("sweep_form"):
         cols = st.columns(4)
         inputs = cols[0].text_input("Input tokens", "8, 64", key="s_inputs")
@@ -78,16 +106,21 @@ def sweep_section() -> None:
         bar = st.progress(0.0, text="Loading the tiny model…")
 
         def progress(done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} (input, output) cells")
+            bar.progress(
+                min(done / max(total, 1), 1.0), text=f"{done} of {total} (input, output) cells"
+            )
 
         with st.status("Running the sweep", expanded=False) as status:
             result = local_sweep.run_local_sweep(request, state.store_path(), progress)
-            status.update(label=f"Sweep done: {result.n_trials} trials, run {result.run_id}",
-                          state="complete")
+            status.update(
+                label=f"Sweep done: {result.n_trials} trials, run {result.run_id}", state="complete"
+            )
         source = getattr(result, "energy_source", "") or ""
         if "estimated" in source:
-            st.warning(f"No energy meter on this machine: the sweep's energy is ESTIMATED "
-                       f"({source}) and is labelled so everywhere.")
+            st.warning(
+                f"No energy meter on this machine: the sweep's energy is ESTIMATED "
+                f"({source}) and is labelled so everywhere."
+            )
         cache.clear_data()
 
 
@@ -97,12 +130,16 @@ def page() -> None:
     path = state.store_path()
     df = cache.measurements(str(path), cache.store_version(path))
     if df.empty:
-        st.info(f"The store {md(path)} holds no measurements yet. Import paper-format files or "
-                "run a tiny sweep below; until then the Planner uses the reference catalogue.")
+        st.info(
+            f"The store {md(path)} holds no measurements yet. Import paper-format files or "
+            "run a tiny sweep below; until then the Planner uses the reference catalogue."
+        )
     else:
         shown = filters(views.per_query(df))
-        st.caption(f"{len(shown):,} of {len(df):,} measurements from {md(path)}; per query "
-                   "(batch energy / batch size), total = GPU + CPU energy.")
+        st.caption(
+            f"{len(shown):,} of {len(df):,} measurements from {md(path)}; per query "
+            "(batch energy / batch size), total = GPU + CPU energy."
+        )
         if shown.empty:
             st.warning("No measurements match these filters.")
         else:

@@ -1,4 +1,5 @@
 """Charts of one fitted curve: measured vs predicted, residuals, predicted-energy heat map."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ def arm_points(measurements: pd.DataFrame, report: FitReport) -> pd.DataFrame:
     """The arm's measured (tin, tout, y) for the report's target, per query; flagged rows out."""
     from planner.fits.fitting import arm_targets, exclude_flagged
 
-    rows = measurements[(measurements["model"] == report.model)
-                        & (measurements["system"] == report.system)]
+    rows = measurements[
+        (measurements["model"] == report.model) & (measurements["system"] == report.system)
+    ]
     points, _notes = arm_targets(exclude_flagged(rows), report.target, report.energy or "total")
     points["predicted"] = report.predict(points["tin"], points["tout"])
     return points
@@ -26,33 +28,68 @@ def arm_points(measurements: pd.DataFrame, report: FitReport) -> pd.DataFrame:
 def measured_vs_predicted(report: FitReport, points: pd.DataFrame) -> go.Figure:
     unit = report.curve.unit
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=points["y"], y=points["predicted"], mode="markers",
-                               name=f"{report.form} form", marker={"size": 5, "opacity": 0.6},
-                               customdata=points[["tin", "tout"]].to_numpy(),
-                               hovertemplate="tin %{customdata[0]}, tout %{customdata[1]}<br>"
-                                             "measured %{x:.4g}<br>predicted %{y:.4g}<extra></extra>"))
+    fig.add_trace(
+        go.Scattergl(
+            x=points["y"],
+            y=points["predicted"],
+            mode="markers",
+            name=f"{report.form} form",
+            marker={"size": 5, "opacity": 0.6},
+            customdata=points[["tin", "tout"]].to_numpy(),
+            hovertemplate="tin %{customdata[0]}, tout %{customdata[1]}<br>"
+            "measured %{x:.4g}<br>predicted %{y:.4g}<extra></extra>",
+        )
+    )
     positive = points["y"][points["y"] > 0]
     if len(positive):
         lo, hi = float(positive.min()), float(positive.max())
-        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
-                                 line={"dash": "dash", "color": "#616161"}))
-    fig.update_layout(title=f"{report.target}: measured vs predicted ({report.form} form)",
-                      xaxis_title=f"measured ({unit})", yaxis_title=f"predicted ({unit})",
-                      xaxis_type="log", yaxis_type="log", height=380, margin={"t": 50})
+        fig.add_trace(
+            go.Scatter(
+                x=[lo, hi],
+                y=[lo, hi],
+                mode="lines",
+                name="y = x",
+                line={"dash": "dash", "color": "#616161"},
+            )
+        )
+    fig.update_layout(
+        title=f"{report.target}: measured vs predicted ({report.form} form)",
+        xaxis_title=f"measured ({unit})",
+        yaxis_title=f"predicted ({unit})",
+        xaxis_type="log",
+        yaxis_type="log",
+        height=380,
+        margin={"t": 50},
+    )
     return fig
 
 
 def residuals(report: FitReport, points: pd.DataFrame) -> go.Figure:
     """Relative residuals (predicted - measured) / measured against output tokens."""
     rel = 100 * (points["predicted"] - points["y"]) / points["y"].where(points["y"] > 0)
-    fig = go.Figure(go.Scattergl(
-        x=points["tout"], y=rel, mode="markers",
-        marker={"size": 5, "color": np.log2(points["tin"].clip(lower=1)), "colorscale": "Viridis",
-                "colorbar": {"title": {"text": "log2 tin"}}, "opacity": 0.7}))
+    fig = go.Figure(
+        go.Scattergl(
+            x=points["tout"],
+            y=rel,
+            mode="markers",
+            marker={
+                "size": 5,
+                "color": np.log2(points["tin"].clip(lower=1)),
+                "colorscale": "Viridis",
+                "colorbar": {"title": {"text": "log2 tin"}},
+                "opacity": 0.7,
+            },
+        )
+    )
     fig.add_hline(y=0, line_dash="dash", line_color="#616161")
-    fig.update_layout(title=f"{report.target}: residuals ({report.form} form)",
-                      xaxis_title="output tokens", yaxis_title="(predicted − measured) / measured, %",
-                      xaxis_type="log", height=380, margin={"t": 50})
+    fig.update_layout(
+        title=f"{report.target}: residuals ({report.form} form)",
+        xaxis_title="output tokens",
+        yaxis_title="(predicted − measured) / measured, %",
+        xaxis_type="log",
+        height=380,
+        margin={"t": 50},
+    )
     return fig
 
 
@@ -72,8 +109,11 @@ def measured_outline(report: FitReport) -> tuple[list, list, str]:
     if report.curve.sweep_lines is None:
         return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], "measured range"
     a, b = report.curve.sweep_lines
-    return ([a, a, None, x0, x1], [y0, y1, None, b, b],
-            f"measured: sweeps at tin = {a:g} and tout = {b:g}")
+    return (
+        [a, a, None, x0, x1],
+        [y0, y1, None, b, b],
+        f"measured: sweeps at tin = {a:g} and tout = {b:g}",
+    )
 
 
 def heatmap(report: FitReport, n: int = 36) -> go.Figure:
@@ -83,16 +123,30 @@ def heatmap(report: FitReport, n: int = 36) -> go.Figure:
     z = report.predict(tin.ravel(), tout.ravel()).reshape(tin.shape)
     positive = z[z > 0]
     floor = float(positive.min()) if positive.size else 1.0
-    z_log = np.log10(np.maximum(z, floor))   # colours on a log scale; hover shows the value
-    fig = go.Figure(go.Heatmap(
-        x=grid, y=grid, z=z_log, customdata=z, colorscale="YlGn",
-        colorbar={"title": {"text": f"log10 {report.curve.unit}"}},
-        hovertemplate="tin %{x}<br>tout %{y}<br>%{customdata:.4g}<extra></extra>"))
+    z_log = np.log10(np.maximum(z, floor))  # colours on a log scale; hover shows the value
+    fig = go.Figure(
+        go.Heatmap(
+            x=grid,
+            y=grid,
+            z=z_log,
+            customdata=z,
+            colorscale="YlGn",
+            colorbar={"title": {"text": f"log10 {report.curve.unit}"}},
+            hovertemplate="tin %{x}<br>tout %{y}<br>%{customdata:.4g}<extra></extra>",
+        )
+    )
     x, y, name = measured_outline(report)
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
-                             line={"color": "#C62828", "width": 2}))
-    fig.update_layout(title=f"Predicted {report.target} ({report.form} form)",
-                      xaxis_title="input tokens", yaxis_title="output tokens",
-                      xaxis_type="log", yaxis_type="log", height=400, margin={"t": 50},
-                      legend={"orientation": "h", "y": -0.2})
+    fig.add_trace(
+        go.Scatter(x=x, y=y, mode="lines", name=name, line={"color": "#C62828", "width": 2})
+    )
+    fig.update_layout(
+        title=f"Predicted {report.target} ({report.form} form)",
+        xaxis_title="input tokens",
+        yaxis_title="output tokens",
+        xaxis_type="log",
+        yaxis_type="log",
+        height=400,
+        margin={"t": 50},
+        legend={"orientation": "h", "y": -0.2},
+    )
     return fig

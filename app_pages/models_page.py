@@ -1,4 +1,5 @@
 """Models: per (LLM, system) the fits of both forms, their held-out errors and charts."""
+
 import streamlit as st
 
 from app_pages import cache, model_views, sources, state
@@ -9,8 +10,13 @@ def arm_picker(reports):
     arms = sorted({(r.model, r.system) for r in reports})
     forms = {arm: {r.form for r in reports if (r.model, r.system) == arm} for arm in arms}
     both = [i for i, arm in enumerate(arms) if len(forms[arm]) > 1]
-    return st.selectbox("LLM · system", arms, index=both[0] if both else 0, key="models_arm",
-                        format_func=lambda arm: f"{arm[0]} · {arm[1]}")
+    return st.selectbox(
+        "LLM · system",
+        arms,
+        index=both[0] if both else 0,
+        key="models_arm",
+        format_func=lambda arm: f"{arm[0]} · {arm[1]}",
+    )
 
 
 def fit_charts(reports, model, system, target, measurements) -> None:
@@ -21,16 +27,18 @@ def fit_charts(reports, model, system, target, measurements) -> None:
     columns = st.columns(len(chosen))
     for col, report in zip(columns, sorted(chosen, key=lambda r: r.form, reverse=True)):
         with col:
-            st.markdown(f"**{report.form} form** · energy source: "
-                        f"{sources.energy_source_label(report)}")
+            st.markdown(
+                f"**{report.form} form** · energy source: {sources.energy_source_label(report)}"
+            )
             if report.is_estimated:
                 st.warning("Fitted to ESTIMATED energy, not measurements.")
             st.plotly_chart(model_views.heatmap(report), width="stretch")
             if measurements is not None and not measurements.empty:
                 points = model_views.arm_points(measurements, report)
                 if len(points):
-                    st.plotly_chart(model_views.measured_vs_predicted(report, points),
-                                    width="stretch")
+                    st.plotly_chart(
+                        model_views.measured_vs_predicted(report, points), width="stretch"
+                    )
                     st.plotly_chart(model_views.residuals(report, points), width="stretch")
 
 
@@ -56,16 +64,19 @@ def page() -> None:
     left.markdown("**Coefficients**")
     left.dataframe(sources.coefficient_table(rs.reports, model, system), width="stretch")
     right.markdown("**Error figures**")
-    right.dataframe(sources.error_table(rs.reports, model, system), width="stretch",
-                    hide_index=True)
+    right.dataframe(
+        sources.error_table(rs.reports, model, system), width="stretch", hide_index=True
+    )
     target = st.radio("Target", ("energy", "runtime"), horizontal=True, key="models_target")
     measurements = None
     if rs.kind == sources.KIND_STORE:
         path = state.store_path()
         measurements = cache.measurements(str(path), cache.store_version(path))
     else:
-        st.caption("Measured vs predicted and residuals need the raw measurements: import the "
-                   "paper's files into a store and choose 'This store' in the sidebar.")
+        st.caption(
+            "Measured vs predicted and residuals need the raw measurements: import the "
+            "paper's files into a store and choose 'This store' in the sidebar."
+        )
     fit_charts(rs.reports, model, system, target, measurements)
 
 

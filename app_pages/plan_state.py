@@ -3,6 +3,7 @@
 The Planner, Trade-offs and Export pages all call ``plan_context()``, so they show the same
 plan for the same settings, and only the Planner page draws the controls.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,9 @@ def handle_upload(file) -> None:
     if file is None or st.session_state.get("upload_id") == file.file_id:
         return
     st.session_state["upload_id"] = file.file_id
-    outcome = uploads.read_workload_upload(file.name, file.getvalue(),
-                                          max_bytes=uploads.MAX_WORKLOAD_BYTES)
+    outcome = uploads.read_workload_upload(
+        file.name, file.getvalue(), max_bytes=uploads.MAX_WORKLOAD_BYTES
+    )
     if outcome.ok:
         st.session_state["uploaded_workload"] = outcome.value
         st.session_state["uploaded_key"] = planning.workload_key(outcome.value)
@@ -77,8 +79,8 @@ class PlanContext:
 
 def plan_context() -> PlanContext | None:
     """Everything a plan needs, from the session's settings; None (with a message) if unusable."""
-    from planner.routing.arms import ArmError, build_arms
     from planner.fleet.spec import Fleet, FleetError
+    from planner.routing.arms import ArmError, build_arms
 
     rs = state.report_set()
     form = state.current_form()
@@ -98,8 +100,12 @@ def plan_context() -> PlanContext | None:
     except (FleetError, ArmError) as exc:
         st.error(md(exc))
         return None
-    key = planning.digest(planning.reports_key(reports), form, wl_key,
-                          planning.fleet_dict(table, systems, s, with_facility=False))
+    key = planning.digest(
+        planning.reports_key(reports),
+        form,
+        wl_key,
+        planning.fleet_dict(table, systems, s, with_facility=False),
+    )
     bundle = cache.planner_bundle(key, arms, wl, fleet)
     return PlanContext(rs, form, s, wl, fleet, fd, arms, bundle, estimated_arms(reports))
 

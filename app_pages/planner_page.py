@@ -7,6 +7,7 @@ process, and the imports and solve that follow hold the GIL and slowed that fetc
 ~0.25 s to ~0.5 s (measured by Playwright's polling: first chart 2.8-3.1 s without the
 pause, 2.5-2.8 s with it; the plan itself lands no later).  PLANNER_FIRST_CHART_PAUSE_S=0 turns it off (the AppTest suite).
 """
+
 import os
 import sys
 import time
@@ -21,23 +22,33 @@ from planner.workload.histogram import token_histogram
 
 def upload_controls() -> None:
     with collector_paused():
-        from app_pages import plan_state as ps, uploads
+        from app_pages import plan_state as ps
+        from app_pages import uploads
 
-    file = st.file_uploader("CSV, JSONL or Parquet with input/output token counts",
-                            type=list(uploads.WORKLOAD_TYPES), key="workload_file")
+    file = st.file_uploader(
+        "CSV, JSONL or Parquet with input/output token counts",
+        type=list(uploads.WORKLOAD_TYPES),
+        key="workload_file",
+    )
     ps.handle_upload(file)
     if st.session_state.get("upload_error"):
         st.error(md(st.session_state["upload_error"]))
     if "uploaded_workload" not in st.session_state:
         st.info("No workload uploaded yet: planning the synthetic one meanwhile.")
     else:
-        st.caption(f"Planning {md(st.session_state['uploaded_workload'].name)}; upload "
-                   "another file to replace it.")
+        st.caption(
+            f"Planning {md(st.session_state['uploaded_workload'].name)}; upload "
+            "another file to replace it."
+        )
 
 
 def workload_controls() -> None:
-    st.radio("Workload", (settings.WORKLOAD_SYNTHETIC, settings.WORKLOAD_UPLOAD),
-             key="workload_choice", horizontal=True)
+    st.radio(
+        "Workload",
+        (settings.WORKLOAD_SYNTHETIC, settings.WORKLOAD_UPLOAD),
+        key="workload_choice",
+        horizontal=True,
+    )
     if st.session_state["workload_choice"] == settings.WORKLOAD_UPLOAD:
         upload_controls()
     else:
@@ -45,8 +56,9 @@ def workload_controls() -> None:
         cols[0].selectbox("Shape", settings.SYNTHETIC_KINDS, key="workload_kind")
         cols[1].number_input("Queries", 1, 500_000, step=1000, key="workload_n")
         cols[2].number_input("Seed", 0, 1_000_000, key="workload_seed")
-    st.plotly_chart(token_histogram(*settings.chosen_tokens()), width="stretch",
-                    key="workload_chart")
+    st.plotly_chart(
+        token_histogram(*settings.chosen_tokens()), width="stretch", key="workload_chart"
+    )
 
 
 FIRST_CHART_PAUSE_S = float(os.environ.get("PLANNER_FIRST_CHART_PAUSE_S", "0.3"))

@@ -3,6 +3,7 @@
 Nothing here imports streamlit; the page lays out widgets, calls these and caches what they
 build (the ``Planner`` once per workload, arms and fleet; solves per zeta).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,14 @@ def accuracy_frame(models: list[str], devices_hint: dict[str, int] | None = None
     rows = []
     for model in sorted(set(models)):
         score = default_accuracy(model)
-        rows.append({"model": model, "accuracy": score if score is not None else math.nan,
-                     "share": math.nan, "devices_per_instance": int(devices_hint.get(model, 1))})
+        rows.append(
+            {
+                "model": model,
+                "accuracy": score if score is not None else math.nan,
+                "share": math.nan,
+                "devices_per_instance": int(devices_hint.get(model, 1)),
+            }
+        )
     return pd.DataFrame(rows, columns=["model", "accuracy", "share", "devices_per_instance"])
 
 
@@ -39,9 +46,11 @@ def missing_accuracy(accuracy: pd.DataFrame) -> str | None:
     if blank.empty:
         return None
     names = ", ".join(repr(str(m)) for m in blank)
-    return (f"No accuracy score (A_K) for {names}: the leaderboard defaults do not cover "
-            f"{'it' if len(blank) == 1 else 'them'}. Enter a score in the A_K column under "
-            "'Fleet, facility and accuracy scores' on the Planner page to plan.")
+    return (
+        f"No accuracy score (A_K) for {names}: the leaderboard defaults do not cover "
+        f"{'it' if len(blank) == 1 else 'them'}. Enter a score in the A_K column under "
+        "'Fleet, facility and accuracy scores' on the Planner page to plan."
+    )
 
 
 def _clean(value):
@@ -52,8 +61,9 @@ def _clean(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def fleet_dict(accuracy: pd.DataFrame, systems: list[str], settings: PlanSettings,
-               with_facility: bool = True) -> dict:
+def fleet_dict(
+    accuracy: pd.DataFrame, systems: list[str], settings: PlanSettings, with_facility: bool = True
+) -> dict:
     """A fleet description (the TOML file's shape) from the page's controls.
 
     Blank accuracy cells stay out (the fleet then says which LLM lacks a score); blank
@@ -67,13 +77,20 @@ def fleet_dict(accuracy: pd.DataFrame, systems: list[str], settings: PlanSetting
             if value is not None:
                 entry[key] = int(value) if key == "devices_per_instance" else float(value)
         llm[str(row["model"])] = entry
-    out = {"min_share_fraction": float(settings.min_share_fraction), "llm": llm,
-           "system": {s: {"devices": int(settings.devices), "window_h": float(settings.window_h)}
-                      for s in sorted(systems)}}
+    out = {
+        "min_share_fraction": float(settings.min_share_fraction),
+        "llm": llm,
+        "system": {
+            s: {"devices": int(settings.devices), "window_h": float(settings.window_h)}
+            for s in sorted(systems)
+        },
+    }
     if with_facility:
-        out["facility"] = {"pue": float(settings.pue),
-                           "carbon_g_per_kwh": float(settings.carbon_g_per_kwh),
-                           "price_per_kwh": float(settings.price_per_kwh)}
+        out["facility"] = {
+            "pue": float(settings.pue),
+            "carbon_g_per_kwh": float(settings.carbon_g_per_kwh),
+            "price_per_kwh": float(settings.price_per_kwh),
+        }
     return out
 
 
@@ -85,8 +102,9 @@ def digest(*parts) -> str:
 
 def workload_key(workload) -> str:
     q = workload.queries
-    hashed = pd.util.hash_pandas_object(q[["input_tokens", "output_tokens", "task", "count"]],
-                                        index=False)
+    hashed = pd.util.hash_pandas_object(
+        q[["input_tokens", "output_tokens", "task", "count"]], index=False
+    )
     return digest(workload.name, len(q), int(hashed.sum() % (2**61)))
 
 
@@ -136,31 +154,43 @@ def headline(plan_summary: dict, base_summary: dict | None) -> list[dict]:
         if base_summary is not None and value is not None and base_summary.get(key) is not None:
             base = base_summary[key] * scale
             diff = value - base
-            if unit == "%":   # accuracy: a change in points, not a relative change
+            if unit == "%":  # accuracy: a change in points, not a relative change
                 delta = f"{diff:+.2f} pts"
             elif base:
                 delta = f"{100 * diff / base:+.1f}%"
             else:
                 delta = f"{diff:+,.3g} {unit}".strip()
-        versus = ("" if base_summary is None else f"; {base_summary.get('name')}: "
-                  f"{_num(_scaled(base_summary, key, scale), unit)}")
-        out.append({"label": f"{label} ({unit})" if unit else label,
-                    "value": f"{value:.1f}" if unit == "%" and value is not None
-                    else _num(value, ""), "delta": delta,
-                    "delta_color": "inverse" if lower_better else "normal",
-                    "help": meaning + versus})
+        versus = (
+            ""
+            if base_summary is None
+            else f"; {base_summary.get('name')}: {_num(_scaled(base_summary, key, scale), unit)}"
+        )
+        out.append(
+            {
+                "label": f"{label} ({unit})" if unit else label,
+                "value": f"{value:.1f}" if unit == "%" and value is not None else _num(value, ""),
+                "delta": delta,
+                "delta_color": "inverse" if lower_better else "normal",
+                "help": meaning + versus,
+            }
+        )
     return out
 
 
 def energy_note(plan_summary: dict) -> str:
     """Where the energy figures come from, and their 95% interval."""
     lo, hi = plan_summary.get("energy_ci_j") or (None, None)
-    ci = (f"95% interval on IT energy {lo / J_PER_KWH:,.4g}–{hi / J_PER_KWH:,.4g} kWh"
-          if lo is not None and hi is not None else "no interval (fit covariance unknown)")
+    ci = (
+        f"95% interval on IT energy {lo / J_PER_KWH:,.4g}–{hi / J_PER_KWH:,.4g} kWh"
+        if lo is not None and hi is not None
+        else "no interval (fit covariance unknown)"
+    )
     kind = "ESTIMATED energy" if plan_summary.get("is_estimated") else "energy"
-    return (f"{kind} from fits of {plan_summary.get('energy_sources') or 'unknown'} data "
-            f"({plan_summary.get('energy_kind')}); facility kWh = IT kWh × PUE "
-            f"{plan_summary.get('pue'):g}; {ci}.")
+    return (
+        f"{kind} from fits of {plan_summary.get('energy_sources') or 'unknown'} data "
+        f"({plan_summary.get('energy_kind')}); facility kWh = IT kWh × PUE "
+        f"{plan_summary.get('pue'):g}; {ci}."
+    )
 
 
 def allocation_table(plan) -> pd.DataFrame:
@@ -168,16 +198,33 @@ def allocation_table(plan) -> pd.DataFrame:
     arms = plan.arms[plan.arms["queries"] > 0].copy()
     arms["energy_kwh"] = arms["energy_j"] / J_PER_KWH
     arms["share_%"] = 100 * arms["queries"] / max(int(arms["queries"].sum()), 1)
-    cols = ["model", "system", "form", "queries", "share_%", "device_hours", "energy_kwh",
-            "energy_sources", "is_estimated", "out_of_range_queries"]
+    cols = [
+        "model",
+        "system",
+        "form",
+        "queries",
+        "share_%",
+        "device_hours",
+        "energy_kwh",
+        "energy_sources",
+        "is_estimated",
+        "out_of_range_queries",
+    ]
     return arms[[c for c in cols if c in arms.columns]].reset_index(drop=True)
 
 
 COMPARISON_COLUMNS = {
-    "name": "plan", "facility_kwh": "facility kWh", "co2e_t": "t CO2e", "cost": "cost",
-    "accuracy": "accuracy %", "runtime_h": "runtime h", "saving_pct": "plan saves %",
-    "accuracy_change_pts": "plan accuracy ± pts", "energy_sources": "energy source",
-    "is_estimated": "estimated", "violations": "breaks",
+    "name": "plan",
+    "facility_kwh": "facility kWh",
+    "co2e_t": "t CO2e",
+    "cost": "cost",
+    "accuracy": "accuracy %",
+    "runtime_h": "runtime h",
+    "saving_pct": "plan saves %",
+    "accuracy_change_pts": "plan accuracy ± pts",
+    "energy_sources": "energy source",
+    "is_estimated": "estimated",
+    "violations": "breaks",
 }
 
 
@@ -197,6 +244,8 @@ def mixes_energy_kinds(arms) -> bool:
 def workload_caption(workload) -> str:
     groups = workload.queries.groupby(["input_tokens", "output_tokens", "task"]).ngroups
     q = workload.queries
-    return (f"{workload.name}: {workload.n_queries:,} queries, {groups:,} distinct "
-            f"(input, output, task); median input {int(q['input_tokens'].median())} and "
-            f"output {int(q['output_tokens'].median())} tokens")
+    return (
+        f"{workload.name}: {workload.n_queries:,} queries, {groups:,} distinct "
+        f"(input, output, task); median input {int(q['input_tokens'].median())} and "
+        f"output {int(q['output_tokens'].median())} tokens"
+    )

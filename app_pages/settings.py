@@ -1,5 +1,6 @@
 """The Planner page's settings and their defaults, importable before pandas and the solver
 (the page draws its workload chart first, from these alone)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -16,10 +17,10 @@ DEFAULT_BASELINE = "most_accurate_fastest"
 class PlanSettings:
     """Everything the page's controls decide (facility figures only change the reporting)."""
 
-    objective: str = "paper"             # "paper" (zeta) or "energy" (accuracy floor)
+    objective: str = "paper"  # "paper" (zeta) or "energy" (accuracy floor)
     zeta: float = 0.5
     min_accuracy: float | None = None
-    devices: int = 8                     # per system
+    devices: int = 8  # per system
     window_h: float = 24.0
     min_share_fraction: float = 0.25
     pue: float = 1.2
@@ -29,8 +30,11 @@ class PlanSettings:
 
 DEFAULTS = {
     **{f.name: f.default for f in fields(PlanSettings)},
-    "workload_choice": WORKLOAD_SYNTHETIC, "workload_kind": "chat", "workload_n": 2000,
-    "workload_seed": 0, "compare_to": DEFAULT_BASELINE,
+    "workload_choice": WORKLOAD_SYNTHETIC,
+    "workload_kind": "chat",
+    "workload_n": 2000,
+    "workload_seed": 0,
+    "compare_to": DEFAULT_BASELINE,
 }
 
 
@@ -44,11 +48,16 @@ def synthetic_choice() -> tuple[str, int, int] | None:
     """(kind, queries, seed) of the synthetic workload being planned, or None when an
     uploaded one is chosen and present (the chart and the plan both ask here)."""
     init_defaults()
-    if (st.session_state["workload_choice"] == WORKLOAD_UPLOAD
-            and "uploaded_workload" in st.session_state):
+    if (
+        st.session_state["workload_choice"] == WORKLOAD_UPLOAD
+        and "uploaded_workload" in st.session_state
+    ):
         return None
-    return (st.session_state["workload_kind"], int(st.session_state["workload_n"]),
-            int(st.session_state["workload_seed"]))
+    return (
+        st.session_state["workload_kind"],
+        int(st.session_state["workload_n"]),
+        int(st.session_state["workload_seed"]),
+    )
 
 
 def chosen_tokens():
@@ -59,6 +68,9 @@ def chosen_tokens():
     choice = synthetic_choice()
     if choice is None:
         q = st.session_state["uploaded_workload"].queries
-        return (q["input_tokens"].to_numpy(), q["output_tokens"].to_numpy(),
-                q["count"].to_numpy(float))
+        return (
+            q["input_tokens"].to_numpy(),
+            q["output_tokens"].to_numpy(),
+            q["count"].to_numpy(float),
+        )
     return (*synthetic_tokens(*choice), None)

@@ -4,6 +4,7 @@ Every table the dashboard shows about fits carries the data source (catalogue or
 and the energy source behind each fit (imported, nvml, rapl, estimated), estimated fits
 marked as such.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,11 +43,15 @@ def catalogue_reports(path: str | Path | None = None) -> ReportSet:
     from planner.fits.catalogue import load_catalogue
 
     cat = load_catalogue(path)
-    return ReportSet(KIND_CATALOGUE, list(cat.reports),
-                     "Reference catalogue (published fits and fits of the paper's data)",
-                     citation=cat.citation, accuracy=dict(cat.accuracy),
-                     devices_per_instance=dict(cat.gpus_per_instance),
-                     model_aliases=dict(cat.model_aliases))
+    return ReportSet(
+        KIND_CATALOGUE,
+        list(cat.reports),
+        "Reference catalogue (published fits and fits of the paper's data)",
+        citation=cat.citation,
+        accuracy=dict(cat.accuracy),
+        devices_per_instance=dict(cat.gpus_per_instance),
+        model_aliases=dict(cat.model_aliases),
+    )
 
 
 def store_reports(store_path: str | Path) -> ReportSet:
@@ -60,8 +65,9 @@ def store_reports(store_path: str | Path) -> ReportSet:
         skipped.append(f"{model} · {system} ({target}, {form} form): {reason}")
 
     reports = fit_store(Store(store_path), forms=("paper", "default"), on_skip=on_skip)
-    return ReportSet(KIND_STORE, reports, f"Fits of the measurements in store {store_path}",
-                     skipped=skipped)
+    return ReportSet(
+        KIND_STORE, reports, f"Fits of the measurements in store {store_path}", skipped=skipped
+    )
 
 
 def energy_source_label(report: FitReport) -> str:
@@ -71,16 +77,18 @@ def energy_source_label(report: FitReport) -> str:
 
 
 def estimated_arms(reports: list[FitReport]) -> frozenset[tuple[str, str]]:
-    return frozenset((r.model, r.system) for r in reports
-                     if r.target == "energy" and r.is_estimated)
+    return frozenset(
+        (r.model, r.system) for r in reports if r.target == "energy" and r.is_estimated
+    )
 
 
 def overview(reports: list[FitReport]) -> pd.DataFrame:
     """One row per (model, system, form): held-out errors, n and sources of both targets."""
     rows: dict[tuple, dict] = {}
     for r in reports:
-        row = rows.setdefault((r.model, r.system, r.form), {
-            "model": r.model, "system": r.system, "form": r.form})
+        row = rows.setdefault(
+            (r.model, r.system, r.form), {"model": r.model, "system": r.system, "form": r.form}
+        )
         prefix = "energy" if r.target == "energy" else "runtime"
         row[f"{prefix} median APE (held out, %)"] = r.cv_median_ape
         row[f"{prefix} p90 APE (held out, %)"] = r.cv_p90_ape
@@ -106,9 +114,17 @@ def error_table(reports: list[FitReport], model: str, system: str) -> pd.DataFra
     rows = []
     for r in sorted(reports, key=lambda r: (r.target, r.form)):
         if r.model == model and r.system == system:
-            rows.append({"target": r.target, "form": r.form, "n": r.n,
-                         "held-out median APE %": r.cv_median_ape,
-                         "held-out p90 APE %": r.cv_p90_ape, "held-out R²": r.cv_r2,
-                         "in-sample R²": r.r2, "energy source": energy_source_label(r),
-                         "notes": "; ".join(r.notes)})
+            rows.append(
+                {
+                    "target": r.target,
+                    "form": r.form,
+                    "n": r.n,
+                    "held-out median APE %": r.cv_median_ape,
+                    "held-out p90 APE %": r.cv_p90_ape,
+                    "held-out R²": r.cv_r2,
+                    "in-sample R²": r.r2,
+                    "energy source": energy_source_label(r),
+                    "notes": "; ".join(r.notes),
+                }
+            )
     return pd.DataFrame(rows)

@@ -1,11 +1,12 @@
 """Streamlit-side glue shared by every page: session defaults, the sidebar, error guard."""
+
 from __future__ import annotations
 
 import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import streamlit as st
 
@@ -59,13 +60,21 @@ def sidebar(n_measurements: int) -> None:
         st.subheader("Data")
         if "data_source" not in st.session_state:
             st.session_state["data_source"] = SOURCE_STORE if n_measurements else SOURCE_CATALOGUE
-        st.radio("Fitted models from", (SOURCE_CATALOGUE, SOURCE_STORE), key="data_source",
-                 help="The reference catalogue holds the paper's published fits and our fits "
-                      "of its published measurements; 'This store' fits your own data.")
-        st.radio("Model form", FORMS, key="form",
-                 help="default: our form, with held-out error; paper: e = a0·tin + a1·tout + "
-                      "a2·tin·tout as published; best available: per arm the default form "
-                      "where it exists, else the paper's.")
+        st.radio(
+            "Fitted models from",
+            (SOURCE_CATALOGUE, SOURCE_STORE),
+            key="data_source",
+            help="The reference catalogue holds the paper's published fits and our fits "
+            "of its published measurements; 'This store' fits your own data.",
+        )
+        st.radio(
+            "Model form",
+            FORMS,
+            key="form",
+            help="default: our form, with held-out error; paper: e = a0·tin + a1·tout + "
+            "a2·tin·tout as published; best available: per arm the default form "
+            "where it exists, else the paper's.",
+        )
         new = "" if store_path().exists() else " (no such file yet: created on the first import)"
         st.caption(f"Store: {md(store_path())}{new} · {n_measurements:,} measurements")
         with st.expander("Switch store"):
@@ -82,7 +91,7 @@ def switch_store(typed: str) -> None:
         return
     st.session_state["store_path"] = str(path)
     st.session_state.pop("data_source", None)
-    st.rerun()                 # cached reads are keyed on the store's path and version
+    st.rerun()  # cached reads are keyed on the store's path and version
 
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:
@@ -93,13 +102,15 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
         try:
             page()
         except Exception as exc:  # last resort: the APIs' own errors are caught in the pages
-            if _is_store_error(exc):   # the store file went bad or is locked: say so plainly
+            if _is_store_error(exc):  # the store file went bad or is locked: say so plainly
                 log.warning("page %s: %s", page.__name__, exc)
                 st.error(f"{md(str(exc).rstrip('.!'))}. Switch to another store in the sidebar.")
                 return
             log.exception("page %s failed", page.__name__)
-            st.error(f"This page hit an unexpected problem ({type(exc).__name__}). "
-                     "The details are in the server log; the other pages still work.")
+            st.error(
+                f"This page hit an unexpected problem ({type(exc).__name__}). "
+                "The details are in the server log; the other pages still work."
+            )
 
     return run
 

@@ -4,6 +4,7 @@ punctuation character that markdown or Streamlit's directives (``:red[...]``, em
 shortcodes, ``$...$``) could read is backslash-escaped, which CommonMark renders as the
 character itself.  Raw HTML is never enabled, so this is about links, images and styling
 a crafted name could otherwise smuggle in."""
+
 from __future__ import annotations
 
 import re

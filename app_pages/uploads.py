@@ -5,6 +5,7 @@ the planner's and importer's own validation and turn their errors into messages 
 name the file, row and problem.  Anything unexpected becomes a generic message and the
 detail goes to the log.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,9 @@ def _safe_name(name: str) -> str:
     return base.replace("\x00", "")
 
 
-def read_workload_upload(name: str, data: bytes,
-                         max_bytes: int = MAX_WORKLOAD_BYTES) -> UploadOutcome:
+def read_workload_upload(
+    name: str, data: bytes, max_bytes: int = MAX_WORKLOAD_BYTES
+) -> UploadOutcome:
     """Parse an uploaded workload file (CSV, JSONL or Parquet) with planner.workload.load."""
     from planner.workload.load import WorkloadError, load_workload
 
@@ -47,8 +49,10 @@ def read_workload_upload(name: str, data: bytes,
     if not data:
         return UploadOutcome(error=f"{name}: the file is empty (no queries to plan).")
     if len(data) > max_bytes:
-        return UploadOutcome(error=f"{name}: {len(data):,} bytes is over the "
-                                   f"{max_bytes:,}-byte limit for a workload file.")
+        return UploadOutcome(
+            error=f"{name}: {len(data):,} bytes is over the "
+            f"{max_bytes:,}-byte limit for a workload file."
+        )
     try:
         buffer = io.BytesIO(data)
         buffer.name = name
@@ -57,13 +61,16 @@ def read_workload_upload(name: str, data: bytes,
         return UploadOutcome(error=str(exc))
     except Exception:  # the loader's own checks should catch everything; be safe anyway
         log.exception("reading uploaded workload %s", name)
-        return UploadOutcome(error=f"{name}: could not be read as a CSV, JSONL or Parquet "
-                                   "workload with input and output token columns.")
+        return UploadOutcome(
+            error=f"{name}: could not be read as a CSV, JSONL or Parquet "
+            "workload with input and output token columns."
+        )
     return UploadOutcome(value=workload)
 
 
-def import_measurement_upload(name: str, data: bytes, store_path: str | Path,
-                              system: str | None = None) -> UploadOutcome:
+def import_measurement_upload(
+    name: str, data: bytes, store_path: str | Path, system: str | None = None
+) -> UploadOutcome:
     """Import an uploaded paper-format measurement file into the store at ``store_path``."""
     from measure.importers.paper import MalformedFileError, import_file
     from measure.store import Store, StoreError
@@ -72,22 +79,26 @@ def import_measurement_upload(name: str, data: bytes, store_path: str | Path,
     if not data:
         return UploadOutcome(error=f"{name}: the file is empty.")
     try:
-        summary = import_file(name, Store(store_path), system=system or None,
-                              display_name=name, data=data)
+        summary = import_file(
+            name, Store(store_path), system=system or None, display_name=name, data=data
+        )
     except (MalformedFileError, StoreError, ValueError) as exc:
         return UploadOutcome(error=_in_app_words(str(exc)))
     except Exception:
         log.exception("importing uploaded measurements %s", name)
-        return UploadOutcome(error=f"{name}: could not be imported as a paper-format "
-                                   "measurement file.")
+        return UploadOutcome(
+            error=f"{name}: could not be imported as a paper-format measurement file."
+        )
     return UploadOutcome(value=summary)
 
 
 def _in_app_words(message: str) -> str:
     """The importer speaks of CLI options; the page's field is 'System name'."""
-    for cli, app in (("with --system NAME", "in the System name field"),
-                     ("(drop --system)", "(leave the System name field empty)"),
-                     ("--system", "System name")):
+    for cli, app in (
+        ("with --system NAME", "in the System name field"),
+        ("(drop --system)", "(leave the System name field empty)"),
+        ("--system", "System name"),
+    ):
         message = message.replace(cli, app)
     return message
 

@@ -27,6 +27,7 @@ Goals (issue 5): <= 3 s and <= 1 s.  Usage:
 ``--devices`` sets the Planner page's devices per system (default: the page's 8, with which
 capacity binds at low zeta on this workload; a large number lifts it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app_pages.launch import (chromium_launch_options, chromium_path,  # noqa: E402
-                              running_app, wait_idle)
+from app_pages.launch import chromium_launch_options, chromium_path, running_app, wait_idle  # noqa: E402
 from planner.workload.synthetic import synthetic_tokens  # noqa: E402
 
 CHART = ".js-plotly-plot .main-svg"
@@ -90,8 +89,9 @@ def first_time(events: list[dict], test, after_ms: float = 0.0) -> float:
     return next(e["t"] for e in events if e["t"] > after_ms and test(e)) / 1000
 
 
-def first_chart(browser, tmp: Path, label: str, context=None,
-                script: str | Path = "app.py") -> tuple[dict, object]:
+def first_chart(
+    browser, tmp: Path, label: str, context=None, script: str | Path = "app.py"
+) -> tuple[dict, object]:
     if context is None:
         context = browser.new_context(viewport={"width": 1500, "height": 1100})
         context.add_init_script(OBSERVER)
@@ -99,15 +99,19 @@ def first_chart(browser, tmp: Path, label: str, context=None,
     with running_app(tmp / f"{label}.duckdb", tmp / "logs", script=script) as app:
         page.goto(app.url)
         page.wait_for_selector(CHART, timeout=120_000)
-        if script == "app.py":    # the plan itself: its allocation chart and figures
+        if script == "app.py":  # the plan itself: its allocation chart and figures
             page.locator(".js-plotly-plot .gtitle", has_text="Allocation").first.wait_for(
-                timeout=120_000)
+                timeout=120_000
+            )
             page.wait_for_selector('[data-testid="stMetricValue"]', timeout=120_000)
         events = shown(page)
         nav = page.evaluate("performance.timeOrigin") / 1000
         chart = first_time(events, lambda e: e["charts"] > 0)
-        figures = {"healthy_s": app.healthy_after_s, "navigation_to_chart_s": chart - nav,
-                   "start_to_chart_s": chart - app.started_wall}
+        figures = {
+            "healthy_s": app.healthy_after_s,
+            "navigation_to_chart_s": chart - nav,
+            "start_to_chart_s": chart - app.started_wall,
+        }
         if script == "app.py":
             plan = first_time(events, lambda e: "Allocation" in e["titles"] and e["metrics"])
             figures["start_to_plan_s"] = plan - app.started_wall
@@ -133,8 +137,9 @@ def step_zeta(page, thumb, key: str, expected: str) -> float:
     want = f"zeta={expected})"
     page.locator(".js-plotly-plot .gtitle", has_text=want).first.wait_for(timeout=300_000)
     wait_idle(page, 300_000)
-    done = first_time(shown(page), lambda e: want in e["titles"] and e["state"] == "notRunning",
-                      after_ms=pressed)
+    done = first_time(
+        shown(page), lambda e: want in e["titles"] and e["state"] == "notRunning", after_ms=pressed
+    )
     return done - pressed / 1000
 
 
@@ -152,7 +157,8 @@ def zeta_latency(browser, tmp: Path, workload: Path, devices: int | None, steps:
         t0 = time.monotonic()
         page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(workload))
         page.locator(".js-plotly-plot .gtitle", has_text="zeta=0.5)").first.wait_for(
-            timeout=300_000)
+            timeout=300_000
+        )
         page.get_by_text(f"{workload.name}: ").first.wait_for(timeout=300_000)
         wait_idle(page, 300_000)
         upload_s = time.monotonic() - t0
@@ -178,10 +184,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=52_002)
     parser.add_argument("--devices", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="server starts per first-chart variant")
-    parser.add_argument("--steps", type=int, default=10,
-                        help="slider notches each side of 0.5 (10: the whole slider)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="server starts per first-chart variant"
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=10,
+        help="slider notches each side of 0.5 (10: the whole slider)",
+    )
     args = parser.parse_args(argv)
     if chromium_path() is None:
         print("no chromium found (apt-get install chromium)", file=sys.stderr)
@@ -195,7 +206,7 @@ def main(argv=None) -> int:
         trivial_app = tmp / "trivial_app.py"
         trivial_app.write_text(TRIVIAL_APP)
         trivial, cold, warm = [], [], []
-        for i in range(args.repeats):     # interleaved, so drifts hit all three alike
+        for i in range(args.repeats):  # interleaved, so drifts hit all three alike
             trivial.append(first_chart(browser, tmp, f"trivial{i}", script=trivial_app)[0])
             figures, context = first_chart(browser, tmp, f"cold{i}")
             cold.append(figures)
@@ -208,28 +219,44 @@ def main(argv=None) -> int:
 
 
 def report(args, trivial: list, cold: list, warm: list, zeta: dict) -> None:
-    print(f"server start -> first rendered chart (goal <= 3 s), fresh store, reference "
-          f"catalogue; {args.repeats} server starts each, median [max]")
-    for name, runs in (("one-chart app", trivial), ("cold browser cache", cold),
-                       ("warm browser cache", warm)):
-        def fig(key: str) -> str:
+    print(
+        f"server start -> first rendered chart (goal <= 3 s), fresh store, reference "
+        f"catalogue; {args.repeats} server starts each, median [max]"
+    )
+    for name, runs in (
+        ("one-chart app", trivial),
+        ("cold browser cache", cold),
+        ("warm browser cache", warm),
+    ):
+
+        def fig(key: str, runs=runs) -> str:
             values = [r[key] for r in runs]
             return f"{statistics.median(values):.2f} [{max(values):.2f}] s"
+
         chart = [r["start_to_chart_s"] for r in runs]
-        print(f"  {name:19s} healthy {fig('healthy_s')}, navigation -> chart "
-              f"{fig('navigation_to_chart_s')}, start -> chart {fig('start_to_chart_s')}, "
-              f"over goal {sum(c > 3 for c in chart)} of {len(chart)}"
-              + (f"; start -> plan's allocation chart and figures {fig('start_to_plan_s')}"
-                 if "start_to_plan_s" in runs[0] else ""))
+        print(
+            f"  {name:19s} healthy {fig('healthy_s')}, navigation -> chart "
+            f"{fig('navigation_to_chart_s')}, start -> chart {fig('start_to_chart_s')}, "
+            f"over goal {sum(c > 3 for c in chart)} of {len(chart)}"
+            + (
+                f"; start -> plan's allocation chart and figures {fig('start_to_plan_s')}"
+                if "start_to_plan_s" in runs[0]
+                else ""
+            )
+        )
     devices = args.devices or "8 (page default)"
-    print(f"zeta change -> updated figures (goal <= 1 s), {args.queries:,} queries uploaded, "
-          f"devices per system {devices}")
+    print(
+        f"zeta change -> updated figures (goal <= 1 s), {args.queries:,} queries uploaded, "
+        f"devices per system {devices}"
+    )
     print(f"  upload -> first plan: {zeta['upload_to_plan_s']:.2f} s")
     for name in ("new_zeta_s", "revisited_zeta_s"):
         values = [v for _, v in zeta[name]]
-        print(f"  {name[:-2].replace('_', ' '):15s} median {statistics.median(values):.2f} s, "
-              f"max {max(values):.2f} s, over goal {sum(v > 1 for v in values)} of "
-              f"{len(values)}: " + ", ".join(f"{z:g}: {v:.2f}" for z, v in zeta[name]))
+        print(
+            f"  {name[:-2].replace('_', ' '):15s} median {statistics.median(values):.2f} s, "
+            f"max {max(values):.2f} s, over goal {sum(v > 1 for v in values)} of "
+            f"{len(values)}: " + ", ".join(f"{z:g}: {v:.2f}" for z, v in zeta[name])
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ arm) formulation (cvxpy + HiGHS MILP) at 2,000 and 20,000 queries: the optima mu
 within the two integer programs' gaps (MIP_REL_GAP of the objective's scale each).  Wall-clock and CPU seconds are printed; the machine is shared, so read
 ratios measured in the same run rather than absolute figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from planner.fleet.spec import Fleet  # noqa: E402
 from planner.routing import optimize  # noqa: E402
 from planner.routing._lp import MIP_REL_GAP  # noqa: E402
 from planner.routing.arms import build_arms  # noqa: E402
-from planner.fleet.spec import Fleet  # noqa: E402
 from planner.routing.optimize import Planner  # noqa: E402
 from planner.routing.paper_milp import solve_per_query  # noqa: E402
 from planner.workload.load import synthetic_workload  # noqa: E402
@@ -38,10 +39,15 @@ SHARED = ROOT.parent / "shared" / "reference" / "wilkins2024"
 N_ALPACA = 52_002
 FLEET = {
     "min_share_fraction": 0.25,
-    "llm": {"Llama-2-7b-chat-hf": {"share": 0.05}, "Llama-2-13b-chat-hf": {"share": 0.2},
-            "Mistral (7B)": {"share": 0.75}},
-    "system": {"M1-Pro": {"devices": 2, "window_h": 24},
-               "Palmetto Intel+V100": {"devices": 2, "window_h": 24}},
+    "llm": {
+        "Llama-2-7b-chat-hf": {"share": 0.05},
+        "Llama-2-13b-chat-hf": {"share": 0.2},
+        "Mistral (7B)": {"share": 0.75},
+    },
+    "system": {
+        "M1-Pro": {"devices": 2, "window_h": 24},
+        "Palmetto Intel+V100": {"devices": 2, "window_h": 24},
+    },
 }
 
 
@@ -64,9 +70,21 @@ def load_arms(fleet: Fleet):
         from planner.fits.fitting import fit_store
 
         db = Path(tempfile.mkdtemp()) / "bench.duckdb"
-        subprocess.run([sys.executable, "-m", "measure", "import", "--db", str(db),
-                        str(SHARED / "swing-a100-grid.csv"), str(SHARED / "systems-sweeps.csv")],
-                       check=True, cwd=ROOT, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "measure",
+                "import",
+                "--db",
+                str(db),
+                str(SHARED / "swing-a100-grid.csv"),
+                str(SHARED / "systems-sweeps.csv"),
+            ],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
         reports = fit_store(Store(db), forms=("default",))
         source = f"fit_store on a store imported from {SHARED}"
     else:
@@ -82,7 +100,7 @@ def milp_gaps(planner, objective: str, zeta: float, ref_value: float) -> float:
     of the objective's scale (sum over queries of the mean |cost| over arms), the per-query
     MILP within MIP_REL_GAP of its own objective."""
     cost = planner._cost(objective, zeta)
-    to_value = planner._e_max if objective == "energy" else 1.0   # energy costs are J / e_max
+    to_value = planner._e_max if objective == "energy" else 1.0  # energy costs are J / e_max
     scale = float(planner.data.count @ np.abs(cost).mean(axis=1)) * to_value
     return MIP_REL_GAP * (scale + abs(ref_value)) + 1e-9
 
@@ -100,16 +118,23 @@ def side_by_side(arms, fleet, n_queries: int, objective="paper", zeta=0.5, floor
     what = f"{objective}" + (f" zeta={zeta}" if objective == "paper" else f" floor={floor:.4g}%")
     print(f"{n_queries:>6} queries ({planner.data.shape[0]} distinct), {what}:")
     print(f"    aggregated planner   {ours}   objective {plan.objective_value:.10g}")
-    print(f"    per-query binary     {theirs}   objective {ref['objective_value']:.10g} "
-          f"({ref['status']})")
-    print(f"    relative difference {rel:.2e}, {diff / allowed:.2f} of what the two MILP gaps "
-          f"allow ({'OK' if diff <= allowed else 'MISMATCH'}); "
-          f"per-query / aggregated time: {theirs.wall / ours.wall:.1f}x wall, "
-          f"{theirs.cpu / max(ours.cpu, 1e-9):.1f}x CPU")
-    ref_j = float(np.sum(planner.data.alloc_from_query_arms(ref["query_arm"])
-                         * planner.data.energy_j))
-    print(f"    energy of the two plans: {plan.energy_j:.6g} J vs {ref_j:.6g} J (equal objectives "
-          "can differ in energy; the planner takes the least)")
+    print(
+        f"    per-query binary     {theirs}   objective {ref['objective_value']:.10g} "
+        f"({ref['status']})"
+    )
+    print(
+        f"    relative difference {rel:.2e}, {diff / allowed:.2f} of what the two MILP gaps "
+        f"allow ({'OK' if diff <= allowed else 'MISMATCH'}); "
+        f"per-query / aggregated time: {theirs.wall / ours.wall:.1f}x wall, "
+        f"{theirs.cpu / max(ours.cpu, 1e-9):.1f}x CPU"
+    )
+    ref_j = float(
+        np.sum(planner.data.alloc_from_query_arms(ref["query_arm"]) * planner.data.energy_j)
+    )
+    print(
+        f"    energy of the two plans: {plan.energy_j:.6g} J vs {ref_j:.6g} J (equal objectives "
+        "can differ in energy; the planner takes the least)"
+    )
     print(f"    planner: {plan.message}")
     return diff / allowed
 
@@ -118,8 +143,10 @@ def full_scale(arms, fleet):
     workload = synthetic_workload("chat", N_ALPACA, seed=0)
     with Clock() as build:
         planner = Planner(arms, workload, fleet)
-    print(f"{N_ALPACA} queries, {planner.data.shape[0]} distinct, {len(arms)} arms "
-          f"({planner.data.shape[0] * len(arms)} columns); build {build}")
+    print(
+        f"{N_ALPACA} queries, {planner.data.shape[0]} distinct, {len(arms)} arms "
+        f"({planner.data.shape[0] * len(arms)} columns); build {build}"
+    )
     with Clock() as first:
         plan = planner.solve("paper", zeta=0.5)
     print(f"    one plan (paper, zeta 0.5), first      {first}   goal <= 1 s")
@@ -133,9 +160,13 @@ def full_scale(arms, fleet):
     low, high = planner.accuracy_range()
     with Clock() as acc_front:
         acc_plans = planner.frontier(min_accuracies=np.linspace(low, high, 11))
-    print(f"    11-point accuracy-floor frontier       {acc_front}   "
-          f"({sum('integer program' in p.message for p in acc_plans)} needed integer programs)")
-    print(f"    energy along the zeta frontier: {plans[0].energy_j:.4g} .. {plans[-1].energy_j:.4g} J")
+    print(
+        f"    11-point accuracy-floor frontier       {acc_front}   "
+        f"({sum('integer program' in p.message for p in acc_plans)} needed integer programs)"
+    )
+    print(
+        f"    energy along the zeta frontier: {plans[0].energy_j:.4g} .. {plans[-1].energy_j:.4g} J"
+    )
     saved = optimize.FULL_LP_GROUPS
     optimize.FULL_LP_GROUPS = 10**9
     try:
@@ -145,8 +176,10 @@ def full_scale(arms, fleet):
     finally:
         optimize.FULL_LP_GROUPS = saved
     rel = abs(ref.objective_value - plan.objective_value) / abs(ref.objective_value)
-    print(f"    one LP over all undominated columns   {one_lp}   (relative difference "
-          f"{rel:.1e}; column generation is {one_lp.wall / first.wall:.1f}x faster)")
+    print(
+        f"    one LP over all undominated columns   {one_lp}   (relative difference "
+        f"{rel:.1e}; column generation is {one_lp.wall / first.wall:.1f}x faster)"
+    )
 
 
 def main(argv=None) -> int:
@@ -156,16 +189,20 @@ def main(argv=None) -> int:
     fleet = Fleet.from_dict(FLEET)
     arms, source = load_arms(fleet)
     print(f"arms: {len(arms)} from {source}")
-    print("fleet: shares 0.05/0.2/0.75 x 0.25 on Llama-2-7b-chat-hf, Llama-2-13b-chat-hf, "
-          "Mistral (7B); M1-Pro and Palmetto Intel+V100 2 devices x 24 h")
+    print(
+        "fleet: shares 0.05/0.2/0.75 x 0.25 on Llama-2-7b-chat-hf, Llama-2-13b-chat-hf, "
+        "Mistral (7B); M1-Pro and Palmetto Intel+V100 2 devices x 24 h"
+    )
     worst = side_by_side(arms, fleet, 2_000)
-    worst = max(worst, side_by_side(arms, fleet, 2_000, zeta=0.0))   # ties everywhere
+    worst = max(worst, side_by_side(arms, fleet, 2_000, zeta=0.0))  # ties everywhere
     worst = max(worst, side_by_side(arms, fleet, 2_000, "energy", floor=58.0))
     if not args.quick:
         worst = max(worst, side_by_side(arms, fleet, 20_000))
     full_scale(arms, fleet)
-    print(f"largest difference from the per-query formulation, as a fraction of what the "
-          f"two MILP gaps allow: {worst:.2f}")
+    print(
+        f"largest difference from the per-query formulation, as a fraction of what the "
+        f"two MILP gaps allow: {worst:.2f}"
+    )
     return 0 if worst <= 1.0 else 1
 
 

@@ -1,4 +1,5 @@
 """`python -m measure SUBCOMMAND ...`: import, meters, sweep, merge."""
+
 from __future__ import annotations
 
 import sys

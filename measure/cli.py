@@ -3,6 +3,7 @@
 Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which registers
 its parser(s) and sets ``func`` (called with the parsed args, returning an exit code).
 """
+
 from __future__ import annotations
 
 import argparse

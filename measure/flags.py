@@ -13,6 +13,7 @@
 - ``duplicate_of_stored`` (set at import): the store already holds the same measurement
   (model, system, tokens, runtime and energies) from another file, e.g. a re-exported copy.
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,5 +1,6 @@
 """Where the project's files live, importable without the store's dependencies (DuckDB,
 pandas): the dashboard's first view resolves the store path before it needs either."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Where a sweep ran: host, CPU and GPU names, library versions (for a run's provenance)."""
+
 from __future__ import annotations
 
 import os
@@ -39,6 +40,7 @@ def gpu_names(device: str, meter_description: dict) -> list[str]:
             return list(meter.get("gpu_names", []))
     if device.startswith("cuda"):
         import torch
+
         if torch.cuda.is_available():
             index = torch.device(device).index or 0
             return [torch.cuda.get_device_name(index)]
@@ -60,7 +62,10 @@ def collect(device: str, meter_description: dict) -> dict:
         "gpu_count": len(gpus),
         "libraries": library_versions(),
         "argv": sys.argv,
-        "slurm": {k: v for k, v in os.environ.items()
-                  if k in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
-                           "SLURM_JOB_NODELIST")},
+        "slurm": {
+            k: v
+            for k, v in os.environ.items()
+            if k
+            in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_JOB_NODELIST")
+        },
     }

@@ -1,4 +1,5 @@
 """`python -m planner SUBCOMMAND ...`: fit, catalogue, plan, frontier."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Shared fixtures: the outside reference data in ../shared, and fresh stores."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,10 @@ SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024"
 def shared_reference_dir() -> Path:
     """The paper's published measurements; skips when ../shared is not beside the clone."""
     if not (SHARED_REFERENCE / "swing-a100-grid.csv").exists():
-        pytest.skip(f"../shared reference data absent ({SHARED_REFERENCE}); "
-                    "clone the project beside shared/ to run the outside checks")
+        pytest.skip(
+            f"../shared reference data absent ({SHARED_REFERENCE}); "
+            "clone the project beside shared/ to run the outside checks"
+        )
     return SHARED_REFERENCE
 
 

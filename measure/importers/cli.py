@@ -3,6 +3,7 @@
 Each file lands whole or not at all.  Good files land even when others are malformed; the
 exit code is 1 if any file failed, with one line per failure on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,20 +17,34 @@ from measure.store import Store, StoreError
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "import", help="import the paper's published measurement CSVs into the store",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "import",
+        help="import the paper's published measurement CSVs into the store",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV file(s) to import")
-    parser.add_argument("--db", default=str(DEFAULT_DB_PATH),
-                        help="DuckDB store (default: %(default)s)")
-    parser.add_argument("--system", default=None,
-                        help="system name for files without a System column (a file whose "
-                             "System differs is refused, never renamed)")
-    parser.add_argument("--kv-cache", choices=("on", "off"), default=None,
-                        help="record the KV-cache setting (default: unknown, stored as NULL)")
+    parser.add_argument(
+        "--db", default=str(DEFAULT_DB_PATH), help="DuckDB store (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--system",
+        default=None,
+        help="system name for files without a System column (a file whose "
+        "System differs is refused, never renamed)",
+    )
+    parser.add_argument(
+        "--kv-cache",
+        choices=("on", "off"),
+        default=None,
+        help="record the KV-cache setting (default: unknown, stored as NULL)",
+    )
     parser.add_argument("--dtype", default=None, help="record the weights' dtype, e.g. bfloat16")
-    parser.add_argument("--batch-size-from-file", action="store_true",
-                        help="store the file's Batch Size as the batch size (default: 1, as in "
-                             "the paper's files each measurement is one prompt)")
+    parser.add_argument(
+        "--batch-size-from-file",
+        action="store_true",
+        help="store the file's Batch Size as the batch size (default: 1, as in "
+        "the paper's files each measurement is one prompt)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(func=run)
     return parser
@@ -42,16 +57,31 @@ def run(args: argparse.Namespace) -> int:
     errors: list[dict] = []
     for path in args.files:
         try:
-            summaries.append(import_file(
-                path, store, system=args.system, kv_cache=kv_cache,
-                batch_size_from_file=args.batch_size_from_file, dtype=args.dtype))
+            summaries.append(
+                import_file(
+                    path,
+                    store,
+                    system=args.system,
+                    kv_cache=kv_cache,
+                    batch_size_from_file=args.batch_size_from_file,
+                    dtype=args.dtype,
+                )
+            )
         except MalformedFileError as exc:
             errors.append({"file": exc.file, "line": exc.line, "error": str(exc)})
         except StoreError as exc:
             errors.append({"file": path, "line": None, "error": f"{path}: {exc}"})
     if args.json:
-        print(json.dumps({"db": str(store.path), "imported": [s.to_json() for s in summaries],
-                          "failed": errors}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "db": str(store.path),
+                    "imported": [s.to_json() for s in summaries],
+                    "failed": errors,
+                },
+                indent=2,
+            )
+        )
     else:
         for summary in summaries:
             print(format_summary(summary))
@@ -63,11 +93,13 @@ def run(args: argparse.Namespace) -> int:
 def format_summary(summary: ImportSummary) -> str:
     """A few readable lines for one imported file."""
     if summary.already_present:
-        return (f"{summary.file}: already imported (run {summary.run_id}); nothing added")
-    lines = [f"{summary.file}: {summary.n_measurements} measurements, {summary.n_startup} "
-             f"start-up rows (run {summary.run_id})",
-             f"  models:  {', '.join(summary.models) or '-'}",
-             f"  systems: {', '.join(summary.systems) or '-'}"]
+        return f"{summary.file}: already imported (run {summary.run_id}); nothing added"
+    lines = [
+        f"{summary.file}: {summary.n_measurements} measurements, {summary.n_startup} "
+        f"start-up rows (run {summary.run_id})",
+        f"  models:  {', '.join(summary.models) or '-'}",
+        f"  systems: {', '.join(summary.systems) or '-'}",
+    ]
     if summary.flag_counts:
         flags = ", ".join(f"{k} {v}" for k, v in summary.flag_counts.items())
         lines.append(f"  flagged (kept, out of fits by default): {flags}")

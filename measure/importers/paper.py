@@ -9,6 +9,7 @@ joules with ``energy_source = 'imported'``; model and system names stay as in th
 Suspicious rows are kept and flagged (see :mod:`measure.flags`); flagged rows are
 left out of fits by default.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,11 +19,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from measure.importers.paper_format import (
-    ColumnMap, MalformedFileError, decode, map_columns, parse_count, parse_float, read_records,
-)
 from measure.flags import (
-    MAX_CPU_POWER_W, MAX_GPU_POWER_W, TOTAL_MISMATCH_FRACTION, count_flags, row_flags,
+    MAX_CPU_POWER_W,
+    MAX_GPU_POWER_W,
+    TOTAL_MISMATCH_FRACTION,
+    count_flags,
+    row_flags,
+)
+from measure.importers.paper_format import (
+    ColumnMap,
+    MalformedFileError,
+    decode,
+    map_columns,
+    parse_count,
+    parse_float,
+    read_records,
 )
 from measure.store import RunRecord, Store
 
@@ -32,7 +43,8 @@ BATCH_SIZE_NOTE = (
     "batch_size stored as 1: in the paper's files each measurement is one prompt generating "
     "one sequence through a transformers pipeline, so the file's 'Batch Size' (kept in "
     "declared_batch_size) has no effect on a single prompt "
-    "(../shared/reference/wilkins2024/README.md)")
+    "(../shared/reference/wilkins2024/README.md)"
+)
 
 
 @dataclass
@@ -63,9 +75,16 @@ class ParsedFile:
     startup_flag_counts: dict[str, int]
 
 
-def parse_file(path, system: str | None = None, display_name: str | None = None, *,
-               kv_cache: bool | None = None, batch_size_from_file: bool = False,
-               dtype: str | None = None, data: bytes | None = None) -> ParsedFile:
+def parse_file(
+    path,
+    system: str | None = None,
+    display_name: str | None = None,
+    *,
+    kv_cache: bool | None = None,
+    batch_size_from_file: bool = False,
+    dtype: str | None = None,
+    data: bytes | None = None,
+) -> ParsedFile:
     """Read and validate a whole file without touching any store."""
     name = display_name or str(path)
     if data is None:
@@ -80,10 +99,16 @@ def parse_file(path, system: str | None = None, display_name: str | None = None,
     if "system" in cols.optional and system is not None:
         _check_system(cols, records, header, system, name)
     if "system" not in cols.optional and system is None:
-        raise MalformedFileError(name, 1, "the file has no System column: name the system "
-                                 "with --system NAME")
-    opts = dict(system=system, kv_cache=kv_cache, batch_size_from_file=batch_size_from_file,
-                dtype=dtype, file=name)
+        raise MalformedFileError(
+            name, 1, "the file has no System column: name the system with --system NAME"
+        )
+    opts = dict(
+        system=system,
+        kv_cache=kv_cache,
+        batch_size_from_file=batch_size_from_file,
+        dtype=dtype,
+        file=name,
+    )
     meas, start = [], []
     for line, row in records:
         values = dict(zip(header, row))
@@ -96,29 +121,48 @@ def parse_file(path, system: str | None = None, display_name: str | None = None,
     meas_df = pd.DataFrame(meas)
     start_df = pd.DataFrame(start)
     run = _run_record(name, sha, cols, header, meas_df, start_df, opts)
-    return ParsedFile(run, meas_df, start_df,
-                      count_flags(meas_df, "flags"), count_flags(start_df, "flags"))
+    return ParsedFile(
+        run, meas_df, start_df, count_flags(meas_df, "flags"), count_flags(start_df, "flags")
+    )
 
 
-def import_file(path, store: Store, system: str | None = None, display_name: str | None = None,
-                *, kv_cache: bool | None = None, batch_size_from_file: bool = False,
-                dtype: str | None = None, data: bytes | None = None) -> ImportSummary:
+def import_file(
+    path,
+    store: Store,
+    system: str | None = None,
+    display_name: str | None = None,
+    *,
+    kv_cache: bool | None = None,
+    batch_size_from_file: bool = False,
+    dtype: str | None = None,
+    data: bytes | None = None,
+) -> ImportSummary:
     """Validate ``path`` fully, then write it to ``store`` in one transaction.
 
     Raises MalformedFileError (naming file and line) before anything is written.  A file whose
     bytes were imported before adds nothing and says ``already_present``.  ``data`` gives the
     file's bytes directly (an upload), with ``display_name`` naming it in messages and rows.
     """
-    parsed = parse_file(path, system, display_name, kv_cache=kv_cache,
-                        batch_size_from_file=batch_size_from_file, dtype=dtype, data=data)
+    parsed = parse_file(
+        path,
+        system,
+        display_name,
+        kv_cache=kv_cache,
+        batch_size_from_file=batch_size_from_file,
+        dtype=dtype,
+        data=data,
+    )
     if not store.has_run(parsed.run.run_id, parsed.run.source_sha256):
         _flag_stored_duplicates(parsed, store)
     result = store.write_run(parsed.run, parsed.measurements, parsed.startup)
     meas = parsed.measurements
     return ImportSummary(
-        file=parsed.run.source, run_id=parsed.run.run_id,
-        n_measurements=len(meas), n_startup=len(parsed.startup),
-        flag_counts=parsed.flag_counts, already_present=result.already_present,
+        file=parsed.run.source,
+        run_id=parsed.run.run_id,
+        n_measurements=len(meas),
+        n_startup=len(parsed.startup),
+        flag_counts=parsed.flag_counts,
+        already_present=result.already_present,
         models=sorted(meas["model"].unique()) if len(meas) else [],
         systems=sorted(meas["system"].unique()) if len(meas) else [],
         startup_flag_counts=parsed.startup_flag_counts,
@@ -132,8 +176,10 @@ def _flag_stored_duplicates(parsed: ParsedFile, store: Store) -> None:
     meas = parsed.measurements
     duplicate = store.stored_duplicates(meas)
     if any(duplicate):
-        meas["flags"] = [list(f) + ["duplicate_of_stored"] if dup else f
-                         for f, dup in zip(meas["flags"], duplicate)]
+        meas["flags"] = [
+            list(f) + ["duplicate_of_stored"] if dup else f
+            for f, dup in zip(meas["flags"], duplicate)
+        ]
         parsed.flag_counts = count_flags(meas, "flags")
 
 
@@ -142,15 +188,20 @@ def _check_system(cols: ColumnMap, records, header, system: str, file: str) -> N
     for line, row in records:
         if row[idx].strip() and row[idx] != system:
             raise MalformedFileError(
-                file, line, f"--system {system!r} differs from the file's System {row[idx]!r}; "
-                "the file's names are kept as they are (drop --system)")
+                file,
+                line,
+                f"--system {system!r} differs from the file's System {row[idx]!r}; "
+                "the file's names are kept as they are (drop --system)",
+            )
 
 
 def _system(cols: ColumnMap, values: dict, line: int, opts: dict) -> str:
     name = values[cols.optional["system"]] if "system" in cols.optional else ""
     name = name or opts["system"] or ""
     if not name.strip():
-        raise MalformedFileError(opts["file"], line, "System is empty: name the system with --system NAME")
+        raise MalformedFileError(
+            opts["file"], line, "System is empty: name the system with --system NAME"
+        )
     return name
 
 
@@ -185,11 +236,18 @@ def _common(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
         seconds = parse_float(values[cols.optional["timestamp"]], "Timestamp", file, line)
         stamp = None if seconds is None else pd.Timestamp(seconds, unit="s")
     return dict(
-        model=model, system=_system(cols, values, line, opts),
+        model=model,
+        system=_system(cols, values, line, opts),
         runtime_s=None if runtime is None else runtime * cols.runtime_scale_s,
-        gpu_energy_j=gpu, cpu_energy_j=cpu, energy_source="imported", source_file=file,
-        source_line=line, trial_key=str(line), measured_at=stamp,
-        _per_device=per_device, _total=total,
+        gpu_energy_j=gpu,
+        cpu_energy_j=cpu,
+        energy_source="imported",
+        source_file=file,
+        source_line=line,
+        trial_key=str(line),
+        measured_at=stamp,
+        _per_device=per_device,
+        _total=total,
     )
 
 
@@ -210,23 +268,29 @@ def _measurement(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
         n_gpus = len(per_device)
     declared = _optional_count(cols, values, "batch", "Batch Size", line, file)
     if opts["batch_size_from_file"] and not declared:
-        raise MalformedFileError(file, line, "--batch-size-from-file but Batch Size is "
-                                 "missing or zero")
+        raise MalformedFileError(
+            file, line, "--batch-size-from-file but Batch Size is missing or zero"
+        )
     generated = None
     if cols.output_generated:
-        generated = parse_count(values[cols.output_generated], cols.output_generated, file,
-                                line, required=False)
+        generated = parse_count(
+            values[cols.output_generated], cols.output_generated, file, line, required=False
+        )
     row.update(
-        phase=values[cols.phase].strip(), n_gpus=n_gpus,
+        phase=values[cols.phase].strip(),
+        n_gpus=n_gpus,
         batch_size=declared if opts["batch_size_from_file"] else 1,
-        declared_batch_size=declared, kv_cache=opts["kv_cache"], dtype=opts["dtype"],
+        declared_batch_size=declared,
+        kv_cache=opts["kv_cache"],
+        dtype=opts["dtype"],
         input_tokens=parse_count(values[cols.input_tokens], cols.input_tokens, file, line),
         output_tokens=parse_count(values[cols.output_tokens], cols.output_tokens, file, line),
         output_tokens_generated=generated,
         gpu_energy_per_device_j=per_device or None,
         iteration=_optional_count(cols, values, "iteration", "Iteration", line, file),
-        flags=row_flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
-                     row["cpu_energy_j"], n_gpus),
+        flags=row_flags(
+            row["runtime_s"], row["gpu_energy_j"], per_device, total, row["cpu_energy_j"], n_gpus
+        ),
     )
     return row
 
@@ -237,8 +301,9 @@ def _startup(cols: ColumnMap, values: dict, line: int, opts: dict) -> dict:
     phase = values[cols.phase].strip()
     if not phase:
         raise MalformedFileError(opts["file"], line, "Phase is empty")
-    flags = row_flags(row["runtime_s"], row["gpu_energy_j"], per_device, total,
-                   row["cpu_energy_j"], None)
+    flags = row_flags(
+        row["runtime_s"], row["gpu_energy_j"], per_device, total, row["cpu_energy_j"], None
+    )
     row.update(phase=phase, flags=flags)
     return row
 
@@ -248,22 +313,40 @@ def _run_record(name, sha, cols, header, meas, start, opts) -> RunRecord:
     stamps = stamps.dropna() if len(stamps) else stamps
     systems = sorted(set(meas.get("system", [])) | set(start.get("system", [])))
     provenance = {
-        "importer": "measure.importers.paper", "file": name, "sha256": sha,
-        "host": socket.gethostname(), "columns": header, "units": cols.units(),
-        "gpu_energy_from": ("per-GPU columns " + ", ".join(c.name for c in cols.gpu_devices)
-                            if cols.gpu_devices else (cols.gpu_total.name if cols.gpu_total
-                                                      else None)),
+        "importer": "measure.importers.paper",
+        "file": name,
+        "sha256": sha,
+        "host": socket.gethostname(),
+        "columns": header,
+        "units": cols.units(),
+        "gpu_energy_from": (
+            "per-GPU columns " + ", ".join(c.name for c in cols.gpu_devices)
+            if cols.gpu_devices
+            else (cols.gpu_total.name if cols.gpu_total else None)
+        ),
         "output_tokens_from": cols.output_tokens,
         "system_from": "file column System" if "system" in cols.optional else "--system",
-        "kv_cache": opts["kv_cache"], "dtype": opts["dtype"],
-        "batch_size": ("file's Batch Size (--batch-size-from-file)"
-                       if opts["batch_size_from_file"] else BATCH_SIZE_NOTE),
-        "flag_bounds": {"max_cpu_power_w": MAX_CPU_POWER_W, "max_gpu_power_w": MAX_GPU_POWER_W,
-                        "total_mismatch_fraction": TOTAL_MISMATCH_FRACTION},
+        "kv_cache": opts["kv_cache"],
+        "dtype": opts["dtype"],
+        "batch_size": (
+            "file's Batch Size (--batch-size-from-file)"
+            if opts["batch_size_from_file"]
+            else BATCH_SIZE_NOTE
+        ),
+        "flag_bounds": {
+            "max_cpu_power_w": MAX_CPU_POWER_W,
+            "max_gpu_power_w": MAX_GPU_POWER_W,
+            "total_mismatch_fraction": TOTAL_MISMATCH_FRACTION,
+        },
     }
     return RunRecord(
-        run_id=f"import-{sha[:16]}", kind="import", source=name, source_sha256=sha,
-        system=systems[0] if len(systems) == 1 else None, host=socket.gethostname(),
+        run_id=f"import-{sha[:16]}",
+        kind="import",
+        source=name,
+        source_sha256=sha,
+        system=systems[0] if len(systems) == 1 else None,
+        host=socket.gethostname(),
         started_at=stamps.min() if len(stamps) else None,
-        finished_at=stamps.max() if len(stamps) else None, provenance=provenance,
+        finished_at=stamps.max() if len(stamps) else None,
+        provenance=provenance,
     )

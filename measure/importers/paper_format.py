@@ -14,6 +14,7 @@ Shapes handled here:
 Every problem raises :class:`MalformedFileError` naming the file and the 1-based line where the
 offending record starts.
 """
+
 from __future__ import annotations
 
 import csv
@@ -51,8 +52,8 @@ class MalformedFileError(ValueError):
 
 @dataclass
 class EnergyColumn:
-    name: str        # the file's own header
-    scale_j: float   # multiply by this to get joules
+    name: str  # the file's own header
+    scale_j: float  # multiply by this to get joules
     device: int | None = None
 
 
@@ -117,8 +118,11 @@ def read_records(text: str, file: str) -> tuple[list[str], int, list[tuple[int, 
                 continue
             if len(row) != len(header):
                 raise MalformedFileError(
-                    file, line, f"this row has {len(row)} fields but the header (line "
-                    f"{header_line}) has {len(header)} columns")
+                    file,
+                    line,
+                    f"this row has {len(row)} fields but the header (line "
+                    f"{header_line}) has {len(header)} columns",
+                )
             records.append((line, row))
     except csv.Error as exc:
         raise MalformedFileError(file, start, f"not valid CSV ({exc})") from None
@@ -136,29 +140,44 @@ def map_columns(header: list[str], file: str) -> ColumnMap:
     by_lower = dict(zip(lower, header))
     runtime = [(h, m.group(1)) for h in header if (m := _RUNTIME_RE.match(h.lower()))]
     out_col = by_lower.get(OUTPUT_LIMIT) or by_lower.get(OUTPUT_NUMBER)
-    missing = [name for name, ok in [
-        ("Phase", "phase" in by_lower), ("Model", "model" in by_lower),
-        ("Runtime (s)", bool(runtime)), ("Number of Input Tokens", "number of input tokens"
-                                         in by_lower),
-        ("Number of Output Tokens or Output Token Limit", out_col is not None)] if not ok]
+    missing = [
+        name
+        for name, ok in [
+            ("Phase", "phase" in by_lower),
+            ("Model", "model" in by_lower),
+            ("Runtime (s)", bool(runtime)),
+            ("Number of Input Tokens", "number of input tokens" in by_lower),
+            ("Number of Output Tokens or Output Token Limit", out_col is not None),
+        ]
+        if not ok
+    ]
     gpu_total, devices, cpu = _energy_columns(header, file)
     if gpu_total is None and not devices and cpu is None:
         missing.append("an energy column (GPU Energy (mJ), GPU-0 Energy (mJ), CPU Energy (J))")
     if missing:
         raise MalformedFileError(
-            file, 1, "not one of the paper's energy CSV formats: missing required column(s) "
-            + "; ".join(missing) + f" (header has: {', '.join(header[:20])})")
+            file,
+            1,
+            "not one of the paper's energy CSV formats: missing required column(s) "
+            + "; ".join(missing)
+            + f" (header has: {', '.join(header[:20])})",
+        )
     runtime_name, runtime_unit = runtime[0]
     if runtime_unit not in RUNTIME_UNITS_S:
         raise MalformedFileError(file, 1, f"unknown runtime unit in column {runtime_name!r}")
     generated = by_lower.get(OUTPUT_NUMBER) if out_col == by_lower.get(OUTPUT_LIMIT) else None
     return ColumnMap(
-        phase=by_lower["phase"], model=by_lower["model"], runtime=runtime_name,
+        phase=by_lower["phase"],
+        model=by_lower["model"],
+        runtime=runtime_name,
         runtime_scale_s=RUNTIME_UNITS_S[runtime_unit],
-        input_tokens=by_lower["number of input tokens"], output_tokens=out_col,
-        output_generated=generated, gpu_total=gpu_total, gpu_devices=devices, cpu=cpu,
-        optional={role: by_lower[key] for role, key in OPTIONAL_COLUMNS.items()
-                  if key in by_lower},
+        input_tokens=by_lower["number of input tokens"],
+        output_tokens=out_col,
+        output_generated=generated,
+        gpu_total=gpu_total,
+        gpu_devices=devices,
+        cpu=cpu,
+        optional={role: by_lower[key] for role, key in OPTIONAL_COLUMNS.items() if key in by_lower},
     )
 
 
@@ -172,8 +191,11 @@ def _energy_columns(header: list[str], file: str):
         kind, device, unit = m.groups()
         if unit not in ENERGY_UNITS_J:
             raise MalformedFileError(
-                file, 1, f"unknown energy unit {unit!r} in column {name!r} "
-                f"(known: {', '.join(ENERGY_UNITS_J)})")
+                file,
+                1,
+                f"unknown energy unit {unit!r} in column {name!r} "
+                f"(known: {', '.join(ENERGY_UNITS_J)})",
+            )
         col = EnergyColumn(name, ENERGY_UNITS_J[unit], int(device) if device else None)
         if kind == "gpu" and device is not None:
             devices.append(col)
@@ -218,6 +240,7 @@ def parse_count(value: str, column: str, file: str, line: int, required: bool = 
     if number != int(number):
         raise MalformedFileError(file, line, f"{column} is not a whole number: {value!r}")
     if number > MAX_COUNT:
-        raise MalformedFileError(file, line, f"{column} is absurdly large: {value!r} "
-                                             f"(over {MAX_COUNT:,})")
+        raise MalformedFileError(
+            file, line, f"{column} is absurdly large: {value!r} (over {MAX_COUNT:,})"
+        )
     return int(number)

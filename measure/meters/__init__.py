@@ -5,10 +5,17 @@
 ``estimated``, ...).  :func:`probe_all` says which meters work here and why the others
 do not (``python -m measure meters``).
 """
+
 from __future__ import annotations
 
-from measure.meters.base import (CompositeMeter, EnergyMeter, MeterError, MeterReading,
-                                 MeterStatus, MeterUnavailable)
+from measure.meters.base import (
+    CompositeMeter,
+    EnergyMeter,
+    MeterError,
+    MeterReading,
+    MeterStatus,
+    MeterUnavailable,
+)
 from measure.meters.estimate import DEFAULT_WATTS_PER_CORE, EstimateMeter
 from measure.meters.null import NullMeter
 from measure.meters.nvml import NvmlMeter
@@ -17,9 +24,21 @@ from measure.meters.rapl import RaplMeter
 METER_NAMES = ("nvml", "rapl", "estimate")
 
 __all__ = [
-    "CompositeMeter", "EnergyMeter", "EstimateMeter", "MeterError", "MeterReading",
-    "MeterStatus", "MeterUnavailable", "NullMeter", "NvmlMeter", "RaplMeter",
-    "DEFAULT_WATTS_PER_CORE", "METER_NAMES", "build_meter", "probe_all", "parse_meter_spec",
+    "CompositeMeter",
+    "EnergyMeter",
+    "EstimateMeter",
+    "MeterError",
+    "MeterReading",
+    "MeterStatus",
+    "MeterUnavailable",
+    "NullMeter",
+    "NvmlMeter",
+    "RaplMeter",
+    "DEFAULT_WATTS_PER_CORE",
+    "METER_NAMES",
+    "build_meter",
+    "probe_all",
+    "parse_meter_spec",
 ]
 
 
@@ -34,16 +53,22 @@ def parse_meter_spec(spec: str) -> list[str] | None:
     names = [n.strip().lower() for n in spec.split(",") if n.strip()]
     unknown = [n for n in names if n not in METER_NAMES]
     if unknown or not names:
-        raise ValueError(f"unknown meter(s) {unknown or [spec]}: choose 'auto' or a comma "
-                         f"list of {', '.join(METER_NAMES)}")
+        raise ValueError(
+            f"unknown meter(s) {unknown or [spec]}: choose 'auto' or a comma "
+            f"list of {', '.join(METER_NAMES)}"
+        )
     if "rapl" in names and "estimate" in names:
         raise ValueError("meters 'rapl' and 'estimate' both measure the CPU: choose one")
     return names
 
 
-def build_meter(spec: str = "auto", *, device: str = "cpu",
-                watts_per_core: float = DEFAULT_WATTS_PER_CORE,
-                gpu_indices: list[int] | None = None) -> CompositeMeter:
+def build_meter(
+    spec: str = "auto",
+    *,
+    device: str = "cpu",
+    watts_per_core: float = DEFAULT_WATTS_PER_CORE,
+    gpu_indices: list[int] | None = None,
+) -> CompositeMeter:
     """The meter for a sweep.  ``auto``: NVML when running on CUDA and NVML works, RAPL when
     it works, else the CPU-time estimate.  Explicitly named meters must work, or this raises
     :class:`MeterUnavailable` naming the fix."""
@@ -51,8 +76,9 @@ def build_meter(spec: str = "auto", *, device: str = "cpu",
     meters: list[EnergyMeter] = []
     if names is None:
         if device.startswith("cuda"):
-            meters.append(_try(lambda: NvmlMeter(gpu_indices)) or
-                          NullMeter("gpu", "NVML unavailable"))
+            meters.append(
+                _try(lambda: NvmlMeter(gpu_indices)) or NullMeter("gpu", "NVML unavailable")
+            )
         meters.append(_try(RaplMeter) or EstimateMeter(watts_per_core))
     else:
         for name in names:

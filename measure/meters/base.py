@@ -13,15 +13,16 @@ never passed off as a measurement.  ``min_window_s`` is the shortest window the 
 measure to within its resolution; the harness repeats shorter work inside one window and
 divides, rather than reporting a near-zero energy.
 """
+
 from __future__ import annotations
 
 import importlib
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 KINDS = ("gpu", "cpu")
 
@@ -45,14 +46,15 @@ def vendor_module(meter: str, module: str, package: str):
     on import, which would also leave a stderr handler on the root logger of our process."""
     root = logging.getLogger()
     guard = logging.NullHandler()
-    root.addHandler(guard)                       # no basicConfig() behind our back
+    root.addHandler(guard)  # no basicConfig() behind our back
     previous = root.manager.disable
     logging.disable(logging.WARNING)
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MeterUnavailable(meter, f"the {package} package is not installed",
-                               f"pip install {package}") from exc
+        raise MeterUnavailable(
+            meter, f"the {package} package is not installed", f"pip install {package}"
+        ) from exc
     finally:
         logging.disable(previous)
         root.removeHandler(guard)
@@ -65,7 +67,7 @@ class MeterReading:
     source: str
     duration_s: float
     energy_j: dict[str, float] = field(default_factory=dict)
-    power_w: dict[str, float] | None = None   # mean sampled power, where the meter samples
+    power_w: dict[str, float] | None = None  # mean sampled power, where the meter samples
     flags: list[str] = field(default_factory=list)
 
     def kind_energy_j(self, kind: str) -> float | None:
@@ -84,15 +86,21 @@ class MeterReading:
 
     @property
     def gpu_energy_per_device_j(self) -> list[float] | None:
-        keys = sorted((k for k in self.energy_j if k.startswith("gpu:")),
-                      key=lambda k: int(k.split(":", 1)[1]))
+        keys = sorted(
+            (k for k in self.energy_j if k.startswith("gpu:")),
+            key=lambda k: int(k.split(":", 1)[1]),
+        )
         return [float(self.energy_j[k]) for k in keys] or None
 
-    def scaled(self, factor: float) -> "MeterReading":
+    def scaled(self, factor: float) -> MeterReading:
         """This reading divided over ``1/factor`` repetitions (energies and duration)."""
-        return MeterReading(self.source, self.duration_s * factor,
-                            {k: v * factor for k, v in self.energy_j.items()},
-                            dict(self.power_w) if self.power_w else None, list(self.flags))
+        return MeterReading(
+            self.source,
+            self.duration_s * factor,
+            {k: v * factor for k, v in self.energy_j.items()},
+            dict(self.power_w) if self.power_w else None,
+            list(self.flags),
+        )
 
 
 @dataclass
@@ -149,8 +157,12 @@ class EnergyMeter(ABC):
 
     def describe(self) -> dict:
         """What goes into a run's provenance about this meter."""
-        return {"name": self.name, "source": self.source, "kind": self.kind,
-                "min_window_s": self.min_window_s}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "kind": self.kind,
+            "min_window_s": self.min_window_s,
+        }
 
     def close(self) -> None:
         """Release vendor resources (idempotent)."""
@@ -211,8 +223,11 @@ class CompositeMeter(EnergyMeter):
                 meter._abort()
 
     def describe(self) -> dict:
-        return {"source": self.source, "min_window_s": self.min_window_s,
-                "meters": [m.describe() for m in self.meters]}
+        return {
+            "source": self.source,
+            "min_window_s": self.min_window_s,
+            "meters": [m.describe() for m in self.meters],
+        }
 
     def close(self) -> None:
         for meter in self.meters:

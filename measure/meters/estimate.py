@@ -10,6 +10,7 @@ core: the thermal design power divided by the core count is 7.5 W for a Xeon Gol
 (150 W, 20 cores), 3.5 W for an EPYC 7742 (225 W, 64 cores) and 8-16 W for desktop parts.
 Set your machine's own figure (``--watts-per-core``) when you know it.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,15 +38,20 @@ class EstimateMeter(EnergyMeter):
 
     def _end(self, duration_s: float) -> MeterReading:
         cpu_s = max(time.process_time() - self._cpu0_s, 0.0)
-        return MeterReading(self.source, duration_s,
-                            {"cpu:process": cpu_s * self.watts_per_core})
+        return MeterReading(self.source, duration_s, {"cpu:process": cpu_s * self.watts_per_core})
 
     def describe(self) -> dict:
-        return {**super().describe(), "watts_per_core": self.watts_per_core,
-                "method": "process CPU time x watts per core"}
+        return {
+            **super().describe(),
+            "watts_per_core": self.watts_per_core,
+            "method": "process CPU time x watts per core",
+        }
 
     @staticmethod
     def probe() -> MeterStatus:
-        return MeterStatus("estimate", True,
-                           f"process CPU time x {DEFAULT_WATTS_PER_CORE:g} W per core by default "
-                           "(--watts-per-core); stored with source 'estimated'")
+        return MeterStatus(
+            "estimate",
+            True,
+            f"process CPU time x {DEFAULT_WATTS_PER_CORE:g} W per core by default "
+            "(--watts-per-core); stored with source 'estimated'",
+        )

@@ -1,4 +1,5 @@
 """The null meter: stands in for hardware that is missing, measures nothing, says why."""
+
 from __future__ import annotations
 
 from measure.meters.base import EnergyMeter, MeterReading

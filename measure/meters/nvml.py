@@ -16,28 +16,40 @@ becomes :class:`MeterUnavailable` with a fix; a failure mid-measurement becomes
 :class:`MeterError`.  The ``pynvml`` functions are looked up at call time (tests replace
 them with autospecced fakes).
 """
+
 from __future__ import annotations
 
 import os
 import threading
 import time
 
-from measure.meters.base import (EnergyMeter, MeterError, MeterReading, MeterStatus,
-                                 MeterUnavailable, vendor_module)
+from measure.meters.base import (
+    EnergyMeter,
+    MeterError,
+    MeterReading,
+    MeterStatus,
+    MeterUnavailable,
+    vendor_module,
+)
 
 DEFAULT_SAMPLE_INTERVAL_S = 0.05
 
 
 def _init_error(pynvml, exc: Exception) -> MeterUnavailable:
     if isinstance(exc, pynvml.NVMLError_LibraryNotFound):
-        return MeterUnavailable("nvml", "the NVML library (libnvidia-ml.so) was not found: "
-                                "no NVIDIA driver here", "install the NVIDIA driver on a GPU node")
+        return MeterUnavailable(
+            "nvml",
+            "the NVML library (libnvidia-ml.so) was not found: no NVIDIA driver here",
+            "install the NVIDIA driver on a GPU node",
+        )
     if isinstance(exc, pynvml.NVMLError_DriverNotLoaded):
-        return MeterUnavailable("nvml", "the NVIDIA driver is not loaded",
-                                "load the driver (nvidia-smi should work)")
+        return MeterUnavailable(
+            "nvml", "the NVIDIA driver is not loaded", "load the driver (nvidia-smi should work)"
+        )
     if isinstance(exc, pynvml.NVMLError_NoPermission):
-        return MeterUnavailable("nvml", "no permission to use NVML",
-                                "run as a user allowed to access /dev/nvidia*")
+        return MeterUnavailable(
+            "nvml", "no permission to use NVML", "run as a user allowed to access /dev/nvidia*"
+        )
     return MeterUnavailable("nvml", f"NVML failed to start: {exc}")
 
 
@@ -58,8 +70,11 @@ class NvmlMeter(EnergyMeter):
     kind = "gpu"
     min_window_s = 1.0
 
-    def __init__(self, gpu_indices: list[int] | None = None,
-                 sample_interval_s: float = DEFAULT_SAMPLE_INTERVAL_S):
+    def __init__(
+        self,
+        gpu_indices: list[int] | None = None,
+        sample_interval_s: float = DEFAULT_SAMPLE_INTERVAL_S,
+    ):
         super().__init__()
         self.sample_interval_s = sample_interval_s
         self._start_mj: dict[int, float] = {}
@@ -76,8 +91,11 @@ class NvmlMeter(EnergyMeter):
             self._select(gpu_indices)
         except self._nv.NVMLError as exc:
             self.close()
-            raise MeterUnavailable("nvml", f"reading the GPUs' energy or power failed: {exc}",
-                                   "this GPU may not report power; use another meter") from exc
+            raise MeterUnavailable(
+                "nvml",
+                f"reading the GPUs' energy or power failed: {exc}",
+                "this GPU may not report power; use another meter",
+            ) from exc
         except BaseException:
             self.close()
             raise
@@ -90,8 +108,11 @@ class NvmlMeter(EnergyMeter):
         indices = visible_gpu_indices(count) if gpu_indices is None else list(gpu_indices)
         bad = [i for i in indices if not 0 <= i < count]
         if bad or not indices:
-            raise MeterUnavailable("nvml", f"GPU indices {bad or indices} not among the "
-                                   f"{count} GPUs NVML sees", "choose indices 0..%d" % (count - 1))
+            raise MeterUnavailable(
+                "nvml",
+                f"GPU indices {bad or indices} not among the {count} GPUs NVML sees",
+                f"choose indices 0..{count - 1}",
+            )
         self.gpu_indices = indices
         self._handles = {i: self._nv.nvmlDeviceGetHandleByIndex(i) for i in indices}
         self.gpu_names = {i: str(self._nv.nvmlDeviceGetName(h)) for i, h in self._handles.items()}
@@ -101,7 +122,7 @@ class NvmlMeter(EnergyMeter):
                 self._nv.nvmlDeviceGetTotalEnergyConsumption(handle)
                 self.mode[i] = "energy counter"
             except self._nv.NVMLError_NotSupported:
-                self._nv.nvmlDeviceGetPowerUsage(handle)   # raises if power is unsupported too
+                self._nv.nvmlDeviceGetPowerUsage(handle)  # raises if power is unsupported too
                 self.mode[i] = "power sampling"
 
     @property
@@ -111,16 +132,19 @@ class NvmlMeter(EnergyMeter):
     # -- a window ----------------------------------------------------------------------
     def _begin(self) -> None:
         try:
-            self._start_mj = {i: float(self._nv.nvmlDeviceGetTotalEnergyConsumption(h))
-                              for i, h in self._handles.items()
-                              if self.mode[i] == "energy counter"}
+            self._start_mj = {
+                i: float(self._nv.nvmlDeviceGetTotalEnergyConsumption(h))
+                for i, h in self._handles.items()
+                if self.mode[i] == "energy counter"
+            }
             self._samples = {i: [self._sample(i)] for i in self._sampled}
         except self._nv.NVMLError as exc:
             raise MeterError(f"nvml: reading the GPUs failed: {exc}") from exc
         if self._sampled:
             self._stop_event.clear()
-            self._thread = threading.Thread(target=self._sample_loop, daemon=True,
-                                            name="nvml-power-sampler")
+            self._thread = threading.Thread(
+                target=self._sample_loop, daemon=True, name="nvml-power-sampler"
+            )
             self._thread.start()
 
     def _sample(self, i: int) -> tuple[float, float]:
@@ -132,7 +156,7 @@ class NvmlMeter(EnergyMeter):
                 for i in self._sampled:
                     self._samples[i].append(self._sample(i))
             except self._nv.NVMLError:
-                return   # the end-of-window sample still bounds the integral
+                return  # the end-of-window sample still bounds the integral
 
     def _abort(self) -> None:
         self._join()
@@ -156,19 +180,25 @@ class NvmlMeter(EnergyMeter):
                 span_s = samples[-1][0] - samples[0][0]
                 mean_w = _integrate_mw(samples) / span_s if span_s > 0 else samples[-1][1] / 1e3
                 power[f"gpu:{i}"] = mean_w
-                energy[f"gpu:{i}"] = mean_w * duration_s   # the samples overhang the window
+                energy[f"gpu:{i}"] = mean_w * duration_s  # the samples overhang the window
         except self._nv.NVMLError as exc:
             raise MeterError(f"nvml: reading the GPUs failed: {exc}") from exc
         energy = {k: energy[k] for k in sorted(energy, key=lambda k: int(k.split(":")[1]))}
-        flags = ["nvml_window_below_counter_period"] \
-            if self._start_mj and duration_s < self.min_window_s else []
+        flags = (
+            ["nvml_window_below_counter_period"]
+            if self._start_mj and duration_s < self.min_window_s
+            else []
+        )
         return MeterReading(self.source, duration_s, energy, power or None, flags)
 
     def describe(self) -> dict:
-        return {**super().describe(), "gpu_indices": self.gpu_indices,
-                "gpu_names": [self.gpu_names[i] for i in self.gpu_indices],
-                "mode": {str(i): m for i, m in self.mode.items()},
-                "sample_interval_s": self.sample_interval_s if self._sampled else None}
+        return {
+            **super().describe(),
+            "gpu_indices": self.gpu_indices,
+            "gpu_names": [self.gpu_names[i] for i in self.gpu_indices],
+            "mode": {str(i): m for i, m in self.mode.items()},
+            "sample_interval_s": self.sample_interval_s if self._sampled else None,
+        }
 
     def close(self) -> None:
         self._join()
@@ -186,8 +216,9 @@ class NvmlMeter(EnergyMeter):
         except MeterUnavailable as exc:
             return MeterStatus("nvml", False, exc.reason, exc.fix)
         try:
-            names = ", ".join(f"{i}: {meter.gpu_names[i]} ({meter.mode[i]})"
-                              for i in meter.gpu_indices)
+            names = ", ".join(
+                f"{i}: {meter.gpu_names[i]} ({meter.mode[i]})" for i in meter.gpu_indices
+            )
             return MeterStatus("nvml", True, f"GPUs {names}")
         finally:
             meter.close()

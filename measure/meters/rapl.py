@@ -10,20 +10,31 @@ without ``/sys/class/powercap`` (most virtual machines), become :class:`MeterUna
 with the fix, not a crash.  ``pyRAPL.Sensor`` is looked up at call time (tests replace it
 with an autospecced fake).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from measure.meters.base import (EnergyMeter, MeterError, MeterReading, MeterStatus,
-                                 MeterUnavailable, vendor_module)
+from measure.meters.base import (
+    EnergyMeter,
+    MeterError,
+    MeterReading,
+    MeterStatus,
+    MeterUnavailable,
+    vendor_module,
+)
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
-PERMISSION_FIX = ("since Linux 5.10 energy_uj is root-only: run as root, or "
-                  "`sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj "
-                  "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj` (until reboot)")
-MISSING_FIX = ("RAPL needs an Intel or AMD CPU on bare metal with the powercap driver "
-               "(`sudo modprobe intel_rapl_msr`); most virtual machines have none")
-PKG, DRAM = 0, 1   # pyRAPL.Device values; pyRAPL's energy() lists (pkg, dram) per socket
+PERMISSION_FIX = (
+    "since Linux 5.10 energy_uj is root-only: run as root, or "
+    "`sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj "
+    "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj` (until reboot)"
+)
+MISSING_FIX = (
+    "RAPL needs an Intel or AMD CPU on bare metal with the powercap driver "
+    "(`sudo modprobe intel_rapl_msr`); most virtual machines have none"
+)
+PKG, DRAM = 0, 1  # pyRAPL.Device values; pyRAPL's energy() lists (pkg, dram) per socket
 
 
 def max_energy_ranges_uj(root: Path = POWERCAP_ROOT) -> dict[tuple[int, int], float]:
@@ -53,20 +64,27 @@ class RaplMeter(EnergyMeter):
         super().__init__()
         root = Path(powercap_root) if powercap_root is not None else POWERCAP_ROOT
         if not root.exists():
-            raise MeterUnavailable("rapl", f"{root} does not exist: no RAPL interface here",
-                                   MISSING_FIX)
+            raise MeterUnavailable(
+                "rapl", f"{root} does not exist: no RAPL interface here", MISSING_FIX
+            )
         rapl = vendor_module("rapl", "pyRAPL", "pyRAPL")
         try:
             self.ranges_uj = max_energy_ranges_uj(root)
             self._sensor = rapl.Sensor()
             self._sensor.energy()
         except PermissionError as exc:
-            raise MeterUnavailable("rapl", f"permission denied reading RAPL counters "
-                                   f"({getattr(exc, 'filename', None) or root})",
-                                   PERMISSION_FIX) from exc
+            raise MeterUnavailable(
+                "rapl",
+                f"permission denied reading RAPL counters "
+                f"({getattr(exc, 'filename', None) or root})",
+                PERMISSION_FIX,
+            ) from exc
         except (rapl.PyRAPLException, OSError, ValueError) as exc:
-            raise MeterUnavailable("rapl", f"no usable RAPL package domain under {root} "
-                                   f"({type(exc).__name__}: {exc})", MISSING_FIX) from exc
+            raise MeterUnavailable(
+                "rapl",
+                f"no usable RAPL package domain under {root} ({type(exc).__name__}: {exc})",
+                MISSING_FIX,
+            ) from exc
         if not self.ranges_uj:
             raise MeterUnavailable("rapl", f"no RAPL package zone under {root}", MISSING_FIX)
         self._start_uj: list[float] = []
@@ -85,14 +103,16 @@ class RaplMeter(EnergyMeter):
         energy: dict[str, float] = {}
         for index, (start, end) in enumerate(zip(self._start_uj, end_uj)):
             if start < 0 or end < 0:
-                continue   # pyRAPL reports -1 for an absent domain
+                continue  # pyRAPL reports -1 for an absent domain
             socket, device = divmod(index, 2)
             delta = end - start
             if delta < 0:
                 delta += self.ranges_uj.get((socket, device), 0.0)
             if delta < 0:
-                raise MeterError(f"rapl: counter for socket {socket} went backwards and no "
-                                 "max_energy_range_uj is known to correct it")
+                raise MeterError(
+                    f"rapl: counter for socket {socket} went backwards and no "
+                    "max_energy_range_uj is known to correct it"
+                )
             key = f"cpu:package-{socket}" if device == PKG else f"dram:{socket}"
             energy[key] = delta / 1e6
         return MeterReading(self.source, duration_s, energy)

@@ -1,4 +1,5 @@
 """The DuckDB store: schema, reads and transactional writes (every SQL statement lives here)."""
+
 from measure.store.schema import (
     ENERGY_SOURCES,
     MEASUREMENT_COLUMNS,
@@ -7,5 +8,13 @@ from measure.store.schema import (
 )
 from measure.store.store import RunRecord, Store, StoreError, WriteResult
 
-__all__ = ["Store", "StoreError", "RunRecord", "WriteResult", "ENERGY_SOURCES",
-           "MEASUREMENT_COLUMNS", "STARTUP_COLUMNS", "RUN_COLUMNS"]
+__all__ = [
+    "Store",
+    "StoreError",
+    "RunRecord",
+    "WriteResult",
+    "ENERGY_SOURCES",
+    "MEASUREMENT_COLUMNS",
+    "STARTUP_COLUMNS",
+    "RUN_COLUMNS",
+]

@@ -18,28 +18,38 @@ process holds the file for writing, so every method opens a connection for its o
 only, and read paths retry briefly on a lock conflict.  Writers (imports, shard merges)
 hold the file for the length of one transaction.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pandas as pd
 
 from measure.paths import DEFAULT_DB_PATH
-
 from measure.store.schema import (
-    ENERGY_SOURCES, MEASUREMENT_COLUMNS, RUN_COLUMNS, SCHEMA_SQL, STARTUP_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    RUN_COLUMNS,
+    SCHEMA_SQL,
+    STARTUP_COLUMNS,
 )
 
 LOCK_RETRY_SECONDS = 10.0
 # Columns that make two measurements the same measurement (see Store.stored_duplicates).
-DUPLICATE_KEY = ("model", "system", "input_tokens", "output_tokens", "runtime_s",
-                 "gpu_energy_j", "cpu_energy_j")
+DUPLICATE_KEY = (
+    "model",
+    "system",
+    "input_tokens",
+    "output_tokens",
+    "runtime_s",
+    "gpu_energy_j",
+    "cpu_energy_j",
+)
 
 
 class StoreError(RuntimeError):
@@ -106,7 +116,7 @@ class Store:
         finally:
             con.close()
 
-    def ensure_schema(self) -> "Store":
+    def ensure_schema(self) -> Store:
         with self.connect():
             pass
         return self
@@ -204,18 +214,21 @@ class Store:
             con.register("candidate_rows", candidates)
             rows = con.execute(
                 f"SELECT DISTINCT c.candidate_row FROM candidate_rows c "
-                f"JOIN measurements m ON {same}").fetchall()
+                f"JOIN measurements m ON {same}"
+            ).fetchall()
             con.unregister("candidate_rows")
         found = {r[0] for r in rows}
         return [i in found for i in range(len(frame))]
 
     def startup_phases(self) -> pd.DataFrame:
-        return self._read("SELECT * FROM startup_phases ORDER BY run_id, trial_key", [],
-                          STARTUP_COLUMNS)
+        return self._read(
+            "SELECT * FROM startup_phases ORDER BY run_id, trial_key", [], STARTUP_COLUMNS
+        )
 
     def runs(self) -> pd.DataFrame:
-        return self._read("SELECT * FROM runs ORDER BY ingested_at, run_id", [],
-                          RUN_COLUMNS + ("ingested_at",))
+        return self._read(
+            "SELECT * FROM runs ORDER BY ingested_at, run_id", [], RUN_COLUMNS + ("ingested_at",)
+        )
 
     def arms(self) -> pd.DataFrame:
         """Distinct (model, system) pairs with counts, energy sources and flag counts."""
@@ -262,8 +275,18 @@ def _frame_with_columns(df: pd.DataFrame, columns: tuple[str, ...], run_id: str)
 def _insert_run(con: duckdb.DuckDBPyConnection, run: RunRecord, n_rows: int) -> None:
     con.execute(
         f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
-        [run.run_id, run.kind, run.source, run.source_sha256, run.system, run.host,
-         run.started_at, run.finished_at, n_rows, json.dumps(run.provenance, default=str)],
+        [
+            run.run_id,
+            run.kind,
+            run.source,
+            run.source_sha256,
+            run.system,
+            run.host,
+            run.started_at,
+            run.finished_at,
+            n_rows,
+            json.dumps(run.provenance, default=str),
+        ],
     ).fetchall()
 
 

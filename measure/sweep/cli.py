@@ -1,4 +1,5 @@
 """`python -m measure meters | sweep | merge`: meters here, measurement sweeps, shard merges."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ def parse_grid(text: str) -> list[int]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if "..." in parts:
         at = parts.index("...")
-        head, tail = [int(p) for p in parts[:at]], [int(p) for p in parts[at + 1:]]
+        head, tail = [int(p) for p in parts[:at]], [int(p) for p in parts[at + 1 :]]
         if len(head) < 2 or len(tail) != 1:
             raise ValueError(f"{text!r}: write two values before '...' and one after")
         if head[-1] <= head[-2]:
@@ -86,18 +87,29 @@ def add_parser(subparsers) -> None:
 
 
 def _sweep_arguments(p: argparse.ArgumentParser) -> None:
-    from measure.sweep.harness import DEFAULT_GRID
     from measure.meters import DEFAULT_WATTS_PER_CORE
+    from measure.sweep.harness import DEFAULT_GRID
 
     grid = ",".join(map(str, DEFAULT_GRID[:2])) + ",...," + str(DEFAULT_GRID[-1])
-    p.add_argument("--model", default="tiny-llama",
-                   help="built-in 'tiny-llama' (default), a local folder, or a hub id (online)")
+    p.add_argument(
+        "--model",
+        default="tiny-llama",
+        help="built-in 'tiny-llama' (default), a local folder, or a hub id (online)",
+    )
     p.add_argument("--model-name", help="name the rows carry (default: the id, or a path's folder)")
     p.add_argument("--system", help="system name the rows carry (default: HOST-DEVICE)")
-    p.add_argument("--inputs", type=_grid_arg, default=list(DEFAULT_GRID),
-                   help=f"input token counts (default {grid})")
-    p.add_argument("--outputs", type=_grid_arg, default=list(DEFAULT_GRID),
-                   help=f"output token counts (default {grid})")
+    p.add_argument(
+        "--inputs",
+        type=_grid_arg,
+        default=list(DEFAULT_GRID),
+        help=f"input token counts (default {grid})",
+    )
+    p.add_argument(
+        "--outputs",
+        type=_grid_arg,
+        default=list(DEFAULT_GRID),
+        help=f"output token counts (default {grid})",
+    )
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--kv-cache", type=_on_off, default=True, metavar="on|off")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16")
@@ -105,29 +117,57 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--max-trials", type=int, default=25)
     p.add_argument("--min-trials", type=int, default=3)
-    p.add_argument("--ci-halfwidth-s", type=float, default=0.5,
-                   help="stop a cell when the 95%% CI half-width of runtime is below this")
+    p.add_argument(
+        "--ci-halfwidth-s",
+        type=float,
+        default=0.5,
+        help="stop a cell when the 95%% CI half-width of runtime is below this",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--warmup", type=int, default=2, help="warm-up generations")
     p.add_argument("--meters", default="auto", help="auto, or a comma list of nvml, rapl, estimate")
-    p.add_argument("--watts-per-core", type=float, default=DEFAULT_WATTS_PER_CORE,
-                   help="for the CPU-time estimate (default %(default)s W)")
-    p.add_argument("--gpus", type=_indices_arg,
-                   help="NVML GPU indices to meter, e.g. 0 or 0,1 (default: all visible)")
-    p.add_argument("--idle-s", type=float, default=0.0,
-                   help="measure idle power for this long (at least the meter's shortest "
-                   "window) first and subtract it (0: off)")
-    p.add_argument("--min-window-s", type=float,
-                   help="shortest metered window; shorter trials repeat (default: meter's)")
+    p.add_argument(
+        "--watts-per-core",
+        type=float,
+        default=DEFAULT_WATTS_PER_CORE,
+        help="for the CPU-time estimate (default %(default)s W)",
+    )
+    p.add_argument(
+        "--gpus",
+        type=_indices_arg,
+        help="NVML GPU indices to meter, e.g. 0 or 0,1 (default: all visible)",
+    )
+    p.add_argument(
+        "--idle-s",
+        type=float,
+        default=0.0,
+        help="measure idle power for this long (at least the meter's shortest "
+        "window) first and subtract it (0: off)",
+    )
+    p.add_argument(
+        "--min-window-s",
+        type=float,
+        help="shortest metered window; shorter trials repeat (default: meter's)",
+    )
     p.add_argument("--db", default=str(DEFAULT_DB_PATH), help="store (default %(default)s)")
     p.add_argument("--shard-dir", help="where the run's shard goes (default data/shards)")
     p.add_argument("--run-id", help="name the run (and its shard) yourself")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the latest unfinished sweep with these settings")
-    p.add_argument("--ingest-every-s", type=float, default=5.0,
-                   help="add finished trials to the store this often (short transactions)")
-    p.add_argument("--no-ingest", action="store_true",
-                   help="write the shard only; ingest later with `measure merge` (clusters)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the latest unfinished sweep with these settings",
+    )
+    p.add_argument(
+        "--ingest-every-s",
+        type=float,
+        default=5.0,
+        help="add finished trials to the store this often (short transactions)",
+    )
+    p.add_argument(
+        "--no-ingest",
+        action="store_true",
+        help="write the shard only; ingest later with `measure merge` (clusters)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -147,50 +187,79 @@ def cmd_sweep(args) -> int:
     from measure.sweep.harness import SweepConfig, run_sweep
 
     config = SweepConfig(
-        model=args.model, model_name=args.model_name, system=args.system, inputs=args.inputs,
-        outputs=args.outputs, batch_size=args.batch_size, kv_cache=args.kv_cache,
-        dtype=args.dtype, device=args.device, max_trials=args.max_trials,
-        min_trials=args.min_trials, ci_halfwidth_s=args.ci_halfwidth_s, seed=args.seed,
-        warmup=args.warmup, meters=args.meters, watts_per_core=args.watts_per_core,
-        gpu_indices=args.gpus, idle_s=args.idle_s, min_window_s=args.min_window_s,
-        db=args.db, shard_dir=args.shard_dir, run_id=args.run_id, resume=args.resume,
-        ingest_every_s=args.ingest_every_s, show_progress=not args.no_progress,
-        ingest=not args.no_ingest, threads=args.threads)
+        model=args.model,
+        model_name=args.model_name,
+        system=args.system,
+        inputs=args.inputs,
+        outputs=args.outputs,
+        batch_size=args.batch_size,
+        kv_cache=args.kv_cache,
+        dtype=args.dtype,
+        device=args.device,
+        max_trials=args.max_trials,
+        min_trials=args.min_trials,
+        ci_halfwidth_s=args.ci_halfwidth_s,
+        seed=args.seed,
+        warmup=args.warmup,
+        meters=args.meters,
+        watts_per_core=args.watts_per_core,
+        gpu_indices=args.gpus,
+        idle_s=args.idle_s,
+        min_window_s=args.min_window_s,
+        db=args.db,
+        shard_dir=args.shard_dir,
+        run_id=args.run_id,
+        resume=args.resume,
+        ingest_every_s=args.ingest_every_s,
+        show_progress=not args.no_progress,
+        ingest=not args.no_ingest,
+        threads=args.threads,
+    )
     result = _guarded(lambda: run_sweep(config))
     if isinstance(result, int):
         return result
-    where = "not ingested (--no-ingest)" if args.no_ingest else \
-        f"{result.rows_in_store} rows in {args.db}"
-    print(f"run {result.run_id}: {result.new_trials} new trials, {result.n_trials} in the shard, "
-          f"{where}; {result.cells_done}/{result.cells_total} cells done; energy source "
-          f"{result.energy_source}\nshard: {result.shard_path}")
+    where = (
+        "not ingested (--no-ingest)"
+        if args.no_ingest
+        else f"{result.rows_in_store} rows in {args.db}"
+    )
+    print(
+        f"run {result.run_id}: {result.new_trials} new trials, {result.n_trials} in the shard, "
+        f"{where}; {result.cells_done}/{result.cells_total} cells done; energy source "
+        f"{result.energy_source}\nshard: {result.shard_path}"
+    )
     if result.ingest_errors:
-        print(f"measure sweep: the store was not fully updated; run `python -m measure merge "
-              f"{result.shard_path} --db {args.db}`", file=sys.stderr)
+        print(
+            f"measure sweep: the store was not fully updated; run `python -m measure merge "
+            f"{result.shard_path} --db {args.db}`",
+            file=sys.stderr,
+        )
     if result.interrupted:
-        print("measure sweep: interrupted; continue with the same command and --resume",
-              file=sys.stderr)
+        print(
+            "measure sweep: interrupted; continue with the same command and --resume",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     return 0 if not result.ingest_errors else 1
 
 
 def _guarded(work):
     """Run ``work``; user-facing errors become one line on stderr and exit code 1 or 2."""
-    from measure.sweep.harness import SweepError
-    from measure.meters import MeterError, MeterUnavailable
-    from measure.sweep.shards import ShardError
-    from measure.store import StoreError
     from measure.llm import ModelLoadError
+    from measure.meters import MeterError, MeterUnavailable
+    from measure.store import StoreError
+    from measure.sweep.harness import SweepError
+    from measure.sweep.shards import ShardError
 
     try:
         return work()
     except (MeterUnavailable, MeterError, ModelLoadError, ShardError, StoreError) as exc:
         print(f"measure sweep: {exc}", file=sys.stderr)
         return 1
-    except (SweepError, ValueError) as exc:   # ShardError is a ValueError: caught above
+    except (SweepError, ValueError) as exc:  # ShardError is a ValueError: caught above
         print(f"measure sweep: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:   # e.g. the disk filled up: every trial written so far is kept
+    except OSError as exc:  # e.g. the disk filled up: every trial written so far is kept
         print(f"measure sweep: {exc}; rerun with --resume once fixed", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -207,8 +276,8 @@ def shard_paths(items: list[str]) -> list[Path]:
 
 
 def cmd_merge(args) -> int:
-    from measure.sweep.shards import ShardError, ingest_shard
     from measure.store import Store, StoreError
+    from measure.sweep.shards import ShardError, ingest_shard
 
     store, failures, total = Store(args.db), 0, 0
     paths = shard_paths(args.shards)
@@ -223,7 +292,9 @@ def cmd_merge(args) -> int:
             failures += 1
             continue
         total += result.inserted_measurements
-        print(f"{path}: run {result.run_id}, {result.inserted_measurements} new rows, "
-              f"{result.inserted_startup} new start-up rows")
+        print(
+            f"{path}: run {result.run_id}, {result.inserted_measurements} new rows, "
+            f"{result.inserted_startup} new start-up rows"
+        )
     print(f"{total} new rows into {args.db} from {len(paths) - failures} of {len(paths)} shards")
     return 1 if failures else 0

@@ -14,6 +14,7 @@ next starts, and the shard is ingested into the store in short transactions ever
 for long.  ``resume=True`` continues the latest unfinished shard with the same
 configuration.  Ctrl-C stops after the trial in flight.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,25 +27,41 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy import stats
 
+from measure.llm import TINY_MODEL_ID, canonical_dtype, check_device
 from measure.meters import DEFAULT_WATTS_PER_CORE, MeterReading, build_meter
-from measure.sweep.shards import FORMAT_VERSION, Shard, ShardError, read_shard
 from measure.paths import PROJECT_ROOT
 from measure.store import Store, StoreError
-from measure.llm import TINY_MODEL_ID, canonical_dtype, check_device
+from measure.sweep.shards import FORMAT_VERSION, Shard, ShardError, read_shard
 
 DEFAULT_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 DEFAULT_SHARD_DIR = PROJECT_ROOT / "data" / "shards"
-IDENTITY_FIELDS = ("model", "model_name", "system", "inputs", "outputs", "batch_size",
-                   "kv_cache", "dtype", "device", "max_trials", "min_trials",
-                   "ci_halfwidth_s", "seed", "meters", "watts_per_core", "gpu_indices", "threads")
+IDENTITY_FIELDS = (
+    "model",
+    "model_name",
+    "system",
+    "inputs",
+    "outputs",
+    "batch_size",
+    "kv_cache",
+    "dtype",
+    "device",
+    "max_trials",
+    "min_trials",
+    "ci_halfwidth_s",
+    "seed",
+    "meters",
+    "watts_per_core",
+    "gpu_indices",
+    "threads",
+)
 
 
 class SweepError(ValueError):
@@ -54,7 +71,7 @@ class SweepError(ValueError):
 @dataclass
 class SweepConfig:
     model: str = TINY_MODEL_ID
-    system: str | None = None              # None: "<host>-<device>"
+    system: str | None = None  # None: "<host>-<device>"
     inputs: Sequence[int] = DEFAULT_GRID
     outputs: Sequence[int] = DEFAULT_GRID
     batch_size: int = 1
@@ -64,29 +81,31 @@ class SweepConfig:
     max_trials: int = 25
     ci_halfwidth_s: float = 0.5
     seed: int = 0
-    db: str | Path | None = None            # None: the default store
-    shard_dir: str | Path | None = None     # None: data/shards
+    db: str | Path | None = None  # None: the default store
+    shard_dir: str | Path | None = None  # None: data/shards
     resume: bool = False
     min_trials: int = 3
     warmup: int = 2
     meters: str = "auto"
     watts_per_core: float = DEFAULT_WATTS_PER_CORE
     gpu_indices: list[int] | None = None
-    idle_s: float = 0.0                      # > 0: measure idle power first and subtract it
-    min_window_s: float | None = None        # None: the meter's own
+    idle_s: float = 0.0  # > 0: measure idle power first and subtract it
+    min_window_s: float | None = None  # None: the meter's own
     run_id: str | None = None
     model_name: str | None = None
     ingest_every_s: float = 5.0
     show_progress: bool = True
-    ingest: bool = True                      # False: shard only (merge later, e.g. on Slurm)
-    threads: int | None = None               # torch CPU threads (None: torch's default)
+    ingest: bool = True  # False: shard only (merge later, e.g. on Slurm)
+    threads: int | None = None  # torch CPU threads (None: torch's default)
 
-    def validated(self) -> "SweepConfig":
+    def validated(self) -> SweepConfig:
         grid = {}
         for name in ("inputs", "outputs"):
             values = sorted({int(v) for v in getattr(self, name)})
             if not values or values[0] < 1:
-                raise SweepError(f"{name} must be positive token counts, got {getattr(self, name)!r}")
+                raise SweepError(
+                    f"{name} must be positive token counts, got {getattr(self, name)!r}"
+                )
             grid[name] = values
         for name in ("batch_size", "max_trials", "min_trials"):
             if int(getattr(self, name)) < 1:
@@ -102,8 +121,13 @@ class SweepConfig:
         except ValueError as exc:
             raise SweepError(str(exc)) from None
         system = self.system or f"{socket.gethostname()}-{self.device}"
-        return replace(self, **grid, dtype=dtype, system=system,
-                       min_trials=min(int(self.min_trials), int(self.max_trials)))
+        return replace(
+            self,
+            **grid,
+            dtype=dtype,
+            system=system,
+            min_trials=min(int(self.min_trials), int(self.max_trials)),
+        )
 
     def identity(self) -> dict:
         return {name: getattr(self, name) for name in IDENTITY_FIELDS}
@@ -117,9 +141,9 @@ class SweepConfig:
 class SweepResult:
     run_id: str
     shard_path: Path
-    n_trials: int                 # trials in the shard (all sessions)
-    rows_in_store: int            # this run's measurement rows in the store
-    new_trials: int = 0           # trials measured by this call
+    n_trials: int  # trials in the shard (all sessions)
+    rows_in_store: int  # this run's measurement rows in the store
+    new_trials: int = 0  # trials measured by this call
     cells_done: int = 0
     cells_total: int = 0
     interrupted: bool = False
@@ -141,7 +165,10 @@ def cell_stop_reason(runtimes_s: Sequence[float], config: SweepConfig) -> str | 
     n = len(runtimes_s)
     if n >= config.max_trials:
         return "max_trials"
-    if n >= max(config.min_trials, 2) and runtime_ci_halfwidth_s(runtimes_s) <= config.ci_halfwidth_s:
+    if (
+        n >= max(config.min_trials, 2)
+        and runtime_ci_halfwidth_s(runtimes_s) <= config.ci_halfwidth_s
+    ):
         return "ci"
     return None
 
@@ -152,8 +179,11 @@ def grid_order(config: SweepConfig) -> list[tuple[int, int]]:
     return cells
 
 
-def run_sweep(config: SweepConfig, progress: Callable[[int, int], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> SweepResult:
+def run_sweep(
+    config: SweepConfig,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SweepResult:
     """Run (or resume) a sweep; see the module docstring.  ``progress(done, total)`` is
     called with completed grid cells; ``should_stop()`` returning True stops after the
     trial in flight, like Ctrl-C."""
@@ -168,10 +198,14 @@ def run_sweep(config: SweepConfig, progress: Callable[[int, int], None] | None =
     except ValueError as exc:
         raise SweepError(str(exc)) from None
     shard_path, prior = _shard_target(config, shard_dir)
-    from measure.sweep.run import SweepRun      # the per-run state machine
+    from measure.sweep.run import SweepRun  # the per-run state machine
 
-    meter = build_meter(config.meters, device=config.device,
-                        watts_per_core=config.watts_per_core, gpu_indices=config.gpu_indices)
+    meter = build_meter(
+        config.meters,
+        device=config.device,
+        watts_per_core=config.watts_per_core,
+        gpu_indices=config.gpu_indices,
+    )
     try:
         with StopFlag(should_stop) as stop:
             return SweepRun(config, meter, store, shard_path, prior, stop, progress).run()
@@ -191,25 +225,33 @@ def _shard_target(config: SweepConfig, shard_dir: Path) -> tuple[Path, Shard | N
     digest = config.config_hash()
     if config.run_id:
         path = shard_dir / f"{_slug(config.run_id)}.jsonl"
-        if not path.exists() or b"\n" not in path.read_bytes()[:1 << 20]:
-            return path, None    # absent, or killed before its header was complete
+        if not path.exists() or b"\n" not in path.read_bytes()[: 1 << 20]:
+            return path, None  # absent, or killed before its header was complete
         if not config.resume:
-            raise SweepError(f"shard {path} exists already: pass resume (--resume) to continue "
-                             "it, or choose another run id")
+            raise SweepError(
+                f"shard {path} exists already: pass resume (--resume) to continue "
+                "it, or choose another run id"
+            )
         shard = read_shard(path)
         if shard.header.get("config_hash") != digest:
-            raise SweepError(f"shard {path} was made with another configuration "
-                             f"({shard.header.get('config')}); resume with the same settings")
+            raise SweepError(
+                f"shard {path} was made with another configuration "
+                f"({shard.header.get('config')}); resume with the same settings"
+            )
         return path, shard
     if config.resume:
         shard = find_resumable(shard_dir, digest)
         if shard is not None:
             return shard.path, shard
-        print(f"measure sweep: no shard with this configuration in {shard_dir}; "
-              "starting a new run", file=sys.stderr)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    run_id = (f"sweep-{_slug(config.model_name or Path(config.model).name)}-"
-              f"{_slug(config.system)}-{digest[:8]}-{stamp}-{os.urandom(2).hex()}")
+        print(
+            f"measure sweep: no shard with this configuration in {shard_dir}; starting a new run",
+            file=sys.stderr,
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    run_id = (
+        f"sweep-{_slug(config.model_name or Path(config.model).name)}-"
+        f"{_slug(config.system)}-{digest[:8]}-{stamp}-{os.urandom(2).hex()}"
+    )
     return shard_dir / f"{run_id}.jsonl", None
 
 
@@ -248,10 +290,12 @@ class StopFlag:
         if self._requested:
             raise KeyboardInterrupt
         self._requested = True
-        print("\nmeasure sweep: stopping after the trial in flight "
-              "(Ctrl-C again to stop at once)", file=sys.stderr)
+        print(
+            "\nmeasure sweep: stopping after the trial in flight (Ctrl-C again to stop at once)",
+            file=sys.stderr,
+        )
 
-    def __enter__(self) -> "StopFlag":
+    def __enter__(self) -> StopFlag:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self
@@ -262,13 +306,16 @@ class StopFlag:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def reading_row(reading: MeterReading) -> dict:
     """The store's energy columns from a (per-batch) meter reading."""
-    return {"gpu_energy_j": reading.gpu_energy_j, "cpu_energy_j": reading.cpu_energy_j,
-            "gpu_energy_per_device_j": reading.gpu_energy_per_device_j}
+    return {
+        "gpu_energy_j": reading.gpu_energy_j,
+        "cpu_energy_j": reading.cpu_energy_j,
+        "gpu_energy_per_device_j": reading.gpu_energy_per_device_j,
+    }
 
 
 def config_record(config: SweepConfig) -> dict:
@@ -278,6 +325,19 @@ def config_record(config: SweepConfig) -> dict:
     return record
 
 
-__all__ = ["SweepConfig", "SweepResult", "SweepError", "run_sweep", "runtime_ci_halfwidth_s",
-           "cell_stop_reason", "grid_order", "find_resumable", "StopFlag", "ShardError",
-           "StoreError", "FORMAT_VERSION", "DEFAULT_GRID", "DEFAULT_SHARD_DIR"]
+__all__ = [
+    "SweepConfig",
+    "SweepResult",
+    "SweepError",
+    "run_sweep",
+    "runtime_ci_halfwidth_s",
+    "cell_stop_reason",
+    "grid_order",
+    "find_resumable",
+    "StopFlag",
+    "ShardError",
+    "StoreError",
+    "FORMAT_VERSION",
+    "DEFAULT_GRID",
+    "DEFAULT_SHARD_DIR",
+]

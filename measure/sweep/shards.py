@@ -15,6 +15,7 @@ line, which readers ignore and a resuming writer cuts off before appending.  Rec
 Shards are the unit of exchange between machines: ``python -m measure merge`` ingests any
 number of them, idempotently (rows are keyed by ``(run_id, trial_key)``).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,7 @@ class ShardWriter:
         if not self._file.closed:
             self._file.close()
 
-    def __enter__(self) -> "ShardWriter":
+    def __enter__(self) -> ShardWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -74,7 +75,7 @@ class ShardWriter:
 class Shard:
     path: Path
     header: dict
-    trials: list[dict] = field(default_factory=list)      # each with "_line"
+    trials: list[dict] = field(default_factory=list)  # each with "_line"
     startup: list[dict] = field(default_factory=list)
     cells: dict[tuple[int, int], dict] = field(default_factory=dict)
     sessions: int = 1
@@ -97,8 +98,8 @@ def read_shard(path: Path | str) -> Shard:
         lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise ShardError(path, None, f"cannot read shard: {exc}") from exc
-    torn = lines[-1] != ""          # no final newline: the last write was cut short
-    body = lines[:-1]               # the newline is each record's commit mark
+    torn = lines[-1] != ""  # no final newline: the last write was cut short
+    body = lines[:-1]  # the newline is each record's commit mark
     records = []
     for number, text in enumerate(body, start=1):
         try:
@@ -142,14 +143,25 @@ def shard_frames(shard: Shard) -> tuple[RunRecord, pd.DataFrame, pd.DataFrame]:
     """The run record and the store frames for a shard's rows."""
     header = shard.header
     run = RunRecord(
-        run_id=shard.run_id, kind="sweep", source=f"sweep shard {shard.path.name}",
-        system=header["config"].get("system"), host=header["provenance"].get("host"),
-        started_at=_ts(header.get("started_at")), finished_at=_ts(shard.finished_at),
-        provenance={**header["provenance"], "config": header["config"],
-                    "config_hash": header.get("config_hash"), "shard": str(shard.path)},
+        run_id=shard.run_id,
+        kind="sweep",
+        source=f"sweep shard {shard.path.name}",
+        system=header["config"].get("system"),
+        host=header["provenance"].get("host"),
+        started_at=_ts(header.get("started_at")),
+        finished_at=_ts(shard.finished_at),
+        provenance={
+            **header["provenance"],
+            "config": header["config"],
+            "config_hash": header.get("config_hash"),
+            "shard": str(shard.path),
+        },
     )
-    return run, _frame(shard.trials, shard.path, MEASUREMENT_COLUMNS), \
-        _frame(shard.startup, shard.path, STARTUP_COLUMNS)
+    return (
+        run,
+        _frame(shard.trials, shard.path, MEASUREMENT_COLUMNS),
+        _frame(shard.startup, shard.path, STARTUP_COLUMNS),
+    )
 
 
 def _frame(rows: list[dict], path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -6,6 +6,7 @@ as a table or (``--json``) as a JSON list of FitReport objects.
 catalogue: write the reference catalogue (published fits, accuracy scores and our
 default-form fits of the store's arms, with their held-out errors and citation).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,25 +21,37 @@ from planner.fits.fitting import ENERGY_KINDS, FORMS, TARGETS, fit_store
 
 def add_parser(subparsers) -> None:
     fit = subparsers.add_parser(
-        "fit", help="fit energy/runtime curves per (model, system) in a store",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "fit",
+        help="fit energy/runtime curves per (model, system) in a store",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     fit.add_argument("--db", default=str(DEFAULT_DB_PATH), help="DuckDB store (%(default)s)")
     fit.add_argument("--form", choices=FORMS + ("all",), default="all")
     fit.add_argument("--target", choices=TARGETS + ("all",), default="all")
-    fit.add_argument("--energy", choices=ENERGY_KINDS, default="total",
-                     help="total = GPU + CPU where CPU is present; gpu = GPU alone (the paper)")
+    fit.add_argument(
+        "--energy",
+        choices=ENERGY_KINDS,
+        default="total",
+        help="total = GPU + CPU where CPU is present; gpu = GPU alone (the paper)",
+    )
     fit.add_argument("--model", action="append", help="only this model (repeatable)")
     fit.add_argument("--system", action="append", help="only this system (repeatable)")
-    fit.add_argument("--include-flagged", action="store_true",
-                     help="fit flagged rows too (kept out by default)")
+    fit.add_argument(
+        "--include-flagged", action="store_true", help="fit flagged rows too (kept out by default)"
+    )
     fit.add_argument("--json", action="store_true", help="print a JSON list of fit reports")
     fit.set_defaults(func=run_fit)
 
     cat = subparsers.add_parser(
-        "catalogue", help="write the reference catalogue from a store holding the shared data")
+        "catalogue", help="write the reference catalogue from a store holding the shared data"
+    )
     cat.add_argument("--db", default=str(DEFAULT_DB_PATH), help="DuckDB store (%(default)s)")
-    cat.add_argument("--out", default=None,
-                     help="catalogue JSON to write (default: data/reference_catalogue.json)")
+    cat.add_argument(
+        "--out",
+        default=None,
+        help="catalogue JSON to write (default: data/reference_catalogue.json)",
+    )
     cat.set_defaults(func=run_catalogue)
 
 
@@ -50,14 +63,18 @@ def _fail(message: str) -> int:
 def _store_rows(db: str, models, systems, include_flagged: bool):
     store = Store(db)
     if not store.exists():
-        raise StoreError(f"store {db} does not exist: import measurements first "
-                         "(python -m measure import FILE --db ...)")
+        raise StoreError(
+            f"store {db} does not exist: import measurements first "
+            "(python -m measure import FILE --db ...)"
+        )
     rows = store.measurements(models=models, systems=systems, include_flagged=include_flagged)
     if rows.empty:
         what = " matching --model/--system" if models or systems else ""
         flagged = "" if include_flagged else " (unflagged)"
-        raise StoreError(f"store {db} has no{flagged} measurements{what}: import some first "
-                         "(python -m measure import FILE --db ...)")
+        raise StoreError(
+            f"store {db} has no{flagged} measurements{what}: import some first "
+            "(python -m measure import FILE --db ...)"
+        )
     return rows
 
 
@@ -68,9 +85,11 @@ def run_fit(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     skipped: list[str] = []
     reports = fit_store(
-        rows, forms=FORMS if args.form == "all" else (args.form,),
+        rows,
+        forms=FORMS if args.form == "all" else (args.form,),
         targets=TARGETS if args.target == "all" else (args.target,),
-        energy=args.energy, include_flagged=True,  # the store query already filtered
+        energy=args.energy,
+        include_flagged=True,  # the store query already filtered
         on_skip=lambda m, s, t, f, why: skipped.append(f"skipped {m} on {s}, {t} ({f}): {why}"),
         label=args.db,
     )
@@ -91,8 +110,10 @@ def _fmt(x, spec: str) -> str:
 
 def format_table(reports: list[FitReport]) -> str:
     """A readable table: one line per fit, its coefficients, then its notes."""
-    header = (f"{'model':<22} {'system':<20} {'target':<7} {'form':<7} {'n':>4} {'R2':>7} "
-              f"{'cv R2':>7} {'cv medAPE%':>10} {'cv p90APE%':>10}  coefficients")
+    header = (
+        f"{'model':<22} {'system':<20} {'target':<7} {'form':<7} {'n':>4} {'R2':>7} "
+        f"{'cv R2':>7} {'cv medAPE%':>10} {'cv p90APE%':>10}  coefficients"
+    )
     lines = [header, "-" * len(header)]
     for r in reports:
         coefs = ", ".join(f"{t}: {c:.4g}" for t, c in r.curve.coefficients().items())
@@ -101,7 +122,8 @@ def format_table(reports: list[FitReport]) -> str:
             f"{r.model:<22.22} {r.system:<20.20} {r.target:<7} {r.form:<7} {r.n:>4} "
             f"{_fmt(r.r2, '.4f'):>7} {_fmt(r.cv_r2, '.4f'):>7} "
             f"{_fmt(r.cv_median_ape, '.1f'):>10} {_fmt(r.cv_p90_ape, '.1f'):>10}  "
-            f"[{unit}] {coefs}")
+            f"[{unit}] {coefs}"
+        )
         for note in r.notes:
             lines.append(f"{'':<8}note: {note}")
         if r.is_estimated:
@@ -120,6 +142,8 @@ def run_catalogue(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write {out}: {exc.strerror or exc}")
-    print(f"wrote {out}: {len(catalogue.reports)} fit reports "
-          f"({sum(r.source.startswith('published') for r in catalogue.reports)} published)")
+    print(
+        f"wrote {out}: {len(catalogue.reports)} fit reports "
+        f"({sum(r.source.startswith('published') for r in catalogue.reports)} published)"
+    )
     return 0

@@ -8,6 +8,7 @@ joined by ``*`` (``tin*tout^2``).
 ``FitReport`` bundles a curve with where it came from and how well it predicts held-out
 data.  Its ``to_json`` keys are the ones ``python -m planner fit --json`` prints.
 """
+
 from __future__ import annotations
 
 import math
@@ -90,8 +91,12 @@ class Curve:
         """True where (tin, tout) lies inside the measured token ranges (and, for 1-D sweep
         data, within SWEEP_LINE_TOLERANCE of one of the two measured lines)."""
         tin, tout = np.asarray(tin, dtype=float), np.asarray(tout, dtype=float)
-        inside = ((tin >= self.tin_range[0]) & (tin <= self.tin_range[1])
-                  & (tout >= self.tout_range[0]) & (tout <= self.tout_range[1]))
+        inside = (
+            (tin >= self.tin_range[0])
+            & (tin <= self.tin_range[1])
+            & (tout >= self.tout_range[0])
+            & (tout <= self.tout_range[1])
+        )
         if self.sweep_lines is None:
             return inside
         a, b = self.sweep_lines
@@ -115,7 +120,7 @@ class Curve:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Curve":
+    def from_json(cls, data: dict) -> Curve:
         terms = tuple(data["terms"]) if "terms" in data else tuple(data["coefficients"])
         return cls(
             terms=terms,
@@ -193,15 +198,23 @@ class FitReport:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "FitReport":
+    def from_json(cls, data: dict) -> FitReport:
         curve = Curve.from_json({**data, "terms": list(data["coefficients"])})
         return cls(
-            model=data["model"], system=data["system"], target=data["target"],
-            form=data["form"], curve=curve, r2=data.get("r2"), cv_r2=data.get("cv_r2"),
-            cv_median_ape=data.get("cv_median_ape"), cv_p90_ape=data.get("cv_p90_ape"),
-            n=data.get("n", 0), energy=data.get("energy"),
+            model=data["model"],
+            system=data["system"],
+            target=data["target"],
+            form=data["form"],
+            curve=curve,
+            r2=data.get("r2"),
+            cv_r2=data.get("cv_r2"),
+            cv_median_ape=data.get("cv_median_ape"),
+            cv_p90_ape=data.get("cv_p90_ape"),
+            n=data.get("n", 0),
+            energy=data.get("energy"),
             energy_sources=list(data.get("energy_sources", [])),
-            notes=list(data.get("notes", [])), source=data.get("source", ""),
+            notes=list(data.get("notes", [])),
+            source=data.get("source", ""),
         )
 
 

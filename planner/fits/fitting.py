@@ -8,17 +8,23 @@ over (tin, tout) configurations, fixed seed, pooled out-of-fold predictions, the
 form's term choice redone in every fold), n, measured token ranges, the energy sources
 behind it and notes on anything the fit had to decide.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from planner.fits.curves import FitReport
 from planner.fits.forms import DefaultForm, PaperForm
-from planner.fits.validation import (CV_SEED, CV_SPLITS, cross_val_predictions, error_figures,
-                                in_sample_r2)
+from planner.fits.validation import (
+    CV_SEED,
+    CV_SPLITS,
+    cross_val_predictions,
+    error_figures,
+    in_sample_r2,
+)
 
 FORMS = ("paper", "default")
 TARGETS = ("energy", "runtime")
@@ -42,8 +48,9 @@ def exclude_flagged(df: pd.DataFrame) -> pd.DataFrame:
     return df[[_flag_count(f) == 0 for f in df["flags"]]]
 
 
-def arm_targets(df: pd.DataFrame, target: str, energy: str = "total"
-                ) -> tuple[pd.DataFrame, list[str]]:
+def arm_targets(
+    df: pd.DataFrame, target: str, energy: str = "total"
+) -> tuple[pd.DataFrame, list[str]]:
     """Rows usable for ``target`` with columns tin, tout, y, energy_source; and notes."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: use one of {TARGETS}")
@@ -57,11 +64,14 @@ def arm_targets(df: pd.DataFrame, target: str, energy: str = "total"
     else:
         y, energy_notes = _energy_j(df, energy)
         notes += energy_notes
-    out = pd.DataFrame({
-        "tin": pd.to_numeric(df["input_tokens"], errors="coerce"),
-        "tout": pd.to_numeric(df["output_tokens"], errors="coerce"),
-        "y": y / batch, "energy_source": df.get("energy_source", "unknown"),
-    })
+    out = pd.DataFrame(
+        {
+            "tin": pd.to_numeric(df["input_tokens"], errors="coerce"),
+            "tout": pd.to_numeric(df["output_tokens"], errors="coerce"),
+            "y": y / batch,
+            "energy_source": df.get("energy_source", "unknown"),
+        }
+    )
     missing = out[["tin", "tout", "y"]].isna().any(axis=1)
     if missing.any():
         notes.append(f"{int(missing.sum())} rows without a figure for {target} left out")
@@ -71,9 +81,13 @@ def arm_targets(df: pd.DataFrame, target: str, energy: str = "total"
 def _energy_j(df: pd.DataFrame, energy: str) -> tuple[pd.Series, list[str]]:
     """Energy per batch: GPU alone, or GPU + CPU counting whichever is present (NULL is
     absent, not 0; a row with neither has no figure)."""
+
     def column(name):
-        return pd.to_numeric(df[name], errors="coerce") if name in df \
+        return (
+            pd.to_numeric(df[name], errors="coerce")
+            if name in df
             else pd.Series(np.nan, index=df.index)
+        )
 
     gpu, cpu = column("gpu_energy_j"), column("cpu_energy_j")
     if energy == "gpu":
@@ -88,11 +102,13 @@ def _energy_j(df: pd.DataFrame, energy: str) -> tuple[pd.Series, list[str]]:
         return total, ["no GPU energy in these rows: total is CPU energy only"]
     notes = []
     if n_cpu < rows:
-        notes.append(f"CPU energy present on {n_cpu} of {rows} rows: the others count "
-                     "GPU energy only")
+        notes.append(
+            f"CPU energy present on {n_cpu} of {rows} rows: the others count GPU energy only"
+        )
     if n_gpu < rows:
-        notes.append(f"GPU energy present on {n_gpu} of {rows} rows: the others count "
-                     "CPU energy only")
+        notes.append(
+            f"GPU energy present on {n_gpu} of {rows} rows: the others count CPU energy only"
+        )
     return total, notes
 
 
@@ -100,23 +116,29 @@ def _source_notes(sources: list[str]) -> list[str]:
     estimated = [s for s in sources if "estimated" in s]
     measured = [s for s in sources if "estimated" not in s]
     if estimated and measured:
-        return [f"rows mix estimated ({', '.join(estimated)}) and measured "
-                f"({', '.join(measured)}) energy: the fit is labelled estimated"]
+        return [
+            f"rows mix estimated ({', '.join(estimated)}) and measured "
+            f"({', '.join(measured)}) energy: the fit is labelled estimated"
+        ]
     return []
 
 
 def _arm_notes(df: pd.DataFrame) -> list[str]:
     notes = []
-    for col, what in (("kv_cache", "KV cache settings"), ("n_gpus", "GPU counts"),
-                      ("dtype", "dtypes")):
+    for col, what in (
+        ("kv_cache", "KV cache settings"),
+        ("n_gpus", "GPU counts"),
+        ("dtype", "dtypes"),
+    ):
         if col in df and df[col].dropna().nunique() > 1:
             values = ", ".join(str(v) for v in sorted(df[col].dropna().unique(), key=str))
             notes.append(f"rows mix {what} ({values}): fitted together")
     return notes
 
 
-def fit_arm(df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "total",
-            source: str = "") -> FitReport:
+def fit_arm(
+    df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "total", source: str = ""
+) -> FitReport:
     """Fit one form to one target of one (model, system) arm's rows."""
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}: use one of {FORMS}")
@@ -132,8 +154,10 @@ def fit_arm(df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "tot
         notes.append(f"{int(bad.sum())} rows with energy <= 0 left out of the relative fit")
         rows = rows[~bad].reset_index(drop=True)
     if rows.empty:
-        raise FitError(f"{model} on {system}: no rows with a figure for {target}"
-                       + (f" ({energy} energy)" if target == "energy" else ""))
+        raise FitError(
+            f"{model} on {system}: no rows with a figure for {target}"
+            + (f" ({energy} energy)" if target == "energy" else "")
+        )
     x, y = rows[["tin", "tout"]].to_numpy(float), rows["y"].to_numpy(float)
     est = PaperForm(target) if form == "paper" else DefaultForm(target=target)
     try:
@@ -142,25 +166,40 @@ def fit_arm(df_one_arm: pd.DataFrame, target: str, form: str, energy: str = "tot
     except ValueError as exc:
         raise FitError(f"{model} on {system}, {target} ({form} form): {exc}") from exc
     cv = error_figures(y, cv_pred)
-    lines = est.curve_.sweep_lines     # the estimator found them when it fitted
+    lines = est.curve_.sweep_lines  # the estimator found them when it fitted
     if lines is not None:
-        notes.append(f"rows are 1-D sweeps (tin at tout={lines[1]:g}, tout at tin={lines[0]:g}): "
-                     "predictions off those lines are extrapolated")
+        notes.append(
+            f"rows are 1-D sweeps (tin at tout={lines[1]:g}, tout at tin={lines[0]:g}): "
+            "predictions off those lines are extrapolated"
+        )
     sources = sorted(str(s) for s in rows["energy_source"].dropna().unique())
     return FitReport(
-        model=str(model), system=str(system), target=target, form=form, curve=est.curve_,
+        model=str(model),
+        system=str(system),
+        target=target,
+        form=form,
+        curve=est.curve_,
         r2=in_sample_r2(y, est.predict(x), has_intercept="1" in est.terms_),
-        cv_r2=cv["r2"], cv_median_ape=cv["median_ape"], cv_p90_ape=cv["p90_ape"],
-        n=len(y), energy=energy if target == "energy" else None, energy_sources=sources,
+        cv_r2=cv["r2"],
+        cv_median_ape=cv["median_ape"],
+        cv_p90_ape=cv["p90_ape"],
+        n=len(y),
+        energy=energy if target == "energy" else None,
+        energy_sources=sources,
         notes=notes + list(est.notes_) + _source_notes(sources) + _arm_notes(df_one_arm),
         source=source,
     )
 
 
-def fit_store(source, forms=("paper", "default"), targets=("energy", "runtime"),
-              energy: str = "total", include_flagged: bool = False,
-              on_skip: Callable[[str, str, str, str, str], None] | None = None,
-              label: str | None = None) -> list[FitReport]:
+def fit_store(
+    source,
+    forms=("paper", "default"),
+    targets=("energy", "runtime"),
+    energy: str = "total",
+    include_flagged: bool = False,
+    on_skip: Callable[[str, str, str, str, str], None] | None = None,
+    label: str | None = None,
+) -> list[FitReport]:
     """One FitReport per (model, system, target, form) that the data can support.
 
     ``source`` is a ``measure.store.Store`` or a measurements DataFrame (``label`` names

@@ -18,6 +18,7 @@ Terms the rows cannot identify (a column that is a linear combination of a const
 the other columns, e.g. tin*tout on 1-D sweeps) are dropped and said in ``notes_`` (see
 :mod:`planner.fits.identify`); held-out figures come from :mod:`planner.fits.validation`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,11 +26,19 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from planner.fits.curves import total_interval  # noqa: F401  (re-exported)
-from planner.fits.curves import Curve, design_matrix
+from planner.fits.curves import (
+    Curve,
+    design_matrix,
+    total_interval,  # noqa: F401  (re-exported)
+)
 from planner.fits.identify import identifiable_terms, sweep_lines
-from planner.fits.validation import (CV_SEED, CV_SPLITS, check_xy, cross_val_predictions,
-                                error_figures)
+from planner.fits.validation import (
+    CV_SEED,
+    CV_SPLITS,
+    check_xy,
+    cross_val_predictions,
+    error_figures,
+)
 
 PAPER_TERMS = ("tin", "tout", "tin*tout")
 KV_OFF_TERMS = ("1", "tin", "tout", "tin*tout", "tout^2")
@@ -100,8 +109,14 @@ class TermRegressor(_CurveRegressor):
     (``drop_unidentifiable=False`` raises instead); fewer than 2 rows per term raises.
     """
 
-    def __init__(self, terms=PAPER_TERMS, method="ols", target="energy",
-                 clip_negative=None, drop_unidentifiable=True):
+    def __init__(
+        self,
+        terms=PAPER_TERMS,
+        method="ols",
+        target="energy",
+        clip_negative=None,
+        drop_unidentifiable=True,
+    ):
         self.terms = terms
         self.method = method
         self.target = target
@@ -116,18 +131,24 @@ class TermRegressor(_CurveRegressor):
         if dropped and not self.drop_unidentifiable:
             raise ValueError(f"terms {list(dropped)} not identifiable from these rows")
         if not kept:
-            raise ValueError(f"too few rows ({len(yy)}): they identify none of the terms "
-                             f"{list(self.terms)}")
+            raise ValueError(
+                f"too few rows ({len(yy)}): they identify none of the terms {list(self.terms)}"
+            )
         if len(yy) < 2 * len(kept):
-            raise ValueError(f"too few rows ({len(yy)}) for {len(kept)} terms {list(kept)}: "
-                             "need at least 2 per term")
+            raise ValueError(
+                f"too few rows ({len(yy)}) for {len(kept)} terms {list(kept)}: "
+                "need at least 2 per term"
+            )
         design = design_matrix(kept, x[:, 0], x[:, 1])
         fitter = fit_ols if self.method == "ols" else fit_relative_nnls
         self.coef_, self.coef_cov_ = fitter(design, yy)
         self.terms_, self.dropped_terms_, self.notes_ = kept, dropped, notes
         clip = self.method != "ols" if self.clip_negative is None else self.clip_negative
         self.curve_ = Curve(
-            terms=kept, coef=self.coef_, target=self.target, coef_cov=self.coef_cov_,
+            terms=kept,
+            coef=self.coef_,
+            target=self.target,
+            coef_cov=self.coef_cov_,
             tin_range=(float(x[:, 0].min()), float(x[:, 0].max())),
             tout_range=(float(x[:, 1].min()), float(x[:, 1].max())),
             clip_negative=bool(clip),
@@ -152,8 +173,14 @@ class DefaultForm(_CurveRegressor):
     ``terms_``, ``coef_``, ``coef_cov_``, ``curve_``, ``notes_``.
     """
 
-    def __init__(self, candidates=None, target="energy", n_splits=CV_SPLITS,
-                 random_state=CV_SEED, tie_tolerance=0.02):
+    def __init__(
+        self,
+        candidates=None,
+        target="energy",
+        n_splits=CV_SPLITS,
+        random_state=CV_SEED,
+        tie_tolerance=0.02,
+    ):
         self.candidates = candidates
         self.target = target
         self.n_splits = n_splits
@@ -177,8 +204,10 @@ class DefaultForm(_CurveRegressor):
     def fit(self, X, y):
         x, yy = check_xy(X, y)
         if np.any(yy <= 0):
-            raise ValueError(f"{int(np.sum(yy <= 0))} of {len(yy)} targets are not positive: "
-                             "a relative-error fit needs positive values")
+            raise ValueError(
+                f"{int(np.sum(yy <= 0))} of {len(yy)} targets are not positive: "
+                "a relative-error fit needs positive values"
+            )
         scores = self._scores(x, yy)
         if not scores:
             raise ValueError(f"too few rows ({len(yy)}) for any candidate term set")
@@ -192,8 +221,8 @@ class DefaultForm(_CurveRegressor):
         self.coef_, self.coef_cov_, self.curve_ = inner.coef_, inner.coef_cov_, inner.curve_
         self.notes_ = inner.notes_ + [
             f"terms '{self.chosen_}' chosen by {self.n_splits}-fold CV median APE "
-            f"({scores[self.chosen_][0]:.1f}%) among " + ", ".join(
-                f"{n} {s:.1f}%" for n, (s, _) in scores.items())
+            f"({scores[self.chosen_][0]:.1f}%) among "
+            + ", ".join(f"{n} {s:.1f}%" for n, (s, _) in scores.items())
         ]
         self.n_features_in_ = 2
         return self

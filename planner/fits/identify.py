@@ -6,14 +6,15 @@ another term.  On the paper's 1-D sweeps (tin swept at tout = 32, tout swept at 
 tin = a, about 32) ``tin*tout = 32*tin + a*tout - 32*a`` on every row, so tin*tout is
 dropped and said.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from planner.fits.curves import _parse_term, design_matrix
 
-RANK_TOL = 1e-9          # relative singular value below which a column adds nothing
-ILL_CONDITIONED = 1e10   # condition number (unit-norm columns) worth a note
+RANK_TOL = 1e-9  # relative singular value below which a column adds nothing
+ILL_CONDITIONED = 1e10  # condition number (unit-norm columns) worth a note
 
 
 def term_degree(term: str) -> int:
@@ -52,15 +53,19 @@ def identifiable_terms(terms, tin, tout) -> tuple[tuple[str, ...], tuple[str, ..
             kept.append(term)
         else:
             dropped.append(term)
-    notes = [f"{t} not identifiable from these rows ({_combination(t, kept, tin, tout)} on "
-             "every row, as on 1-D sweeps): dropped" for t in dropped]
+    notes = [
+        f"{t} not identifiable from these rows ({_combination(t, kept, tin, tout)} on "
+        "every row, as on 1-D sweeps): dropped"
+        for t in dropped
+    ]
     kept_in_order = tuple(t for t in terms if t in kept)
     if kept_in_order:
         d = _unit_columns(design_matrix(kept_in_order, tin, tout))
         cond = np.linalg.cond(d)
         if cond > ILL_CONDITIONED:
-            notes.append(f"design ill-conditioned (condition number {cond:.2g}): "
-                         "coefficients uncertain")
+            notes.append(
+                f"design ill-conditioned (condition number {cond:.2g}): coefficients uncertain"
+            )
     return kept_in_order, tuple(dropped), notes
 
 
@@ -73,11 +78,15 @@ def _combination(term: str, kept: list[str], tin, tout) -> str:
         return f"{term} has no rows"
     coef, *_ = np.linalg.lstsq(basis, column, rcond=None)
     scale = np.linalg.norm(column) or 1.0
-    used = [n for n, c, b in zip(names, coef, basis.T)
-            if abs(c) * np.linalg.norm(b) > 1e-7 * scale]
-    return f"{term} = " + " + ".join(
-        f"{c:.4g}" if n == "1" else f"{c:.4g}*{n}"
-        for n, c in zip(names, coef) if n in used) if used else f"{term} is zero"
+    used = [n for n, c, b in zip(names, coef, basis.T) if abs(c) * np.linalg.norm(b) > 1e-7 * scale]
+    return (
+        f"{term} = "
+        + " + ".join(
+            f"{c:.4g}" if n == "1" else f"{c:.4g}*{n}" for n, c in zip(names, coef) if n in used
+        )
+        if used
+        else f"{term} is zero"
+    )
 
 
 def sweep_lines(tin, tout) -> tuple[float, float] | None:

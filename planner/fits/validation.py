@@ -5,6 +5,7 @@ each configuration about ten times, and a row-wise split would test every held-o
 against its own repeats in the training folds.  With one row per configuration (the Swing
 grid) this is plain shuffled K-fold over rows, with the same splits.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,16 +48,18 @@ def configuration_folds(x: np.ndarray, n_splits: int = CV_SPLITS, random_state: 
     groups = configuration_groups(x)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     if n_groups < 2:
-        raise ValueError(f"cross-validation needs at least 2 distinct (tin, tout) "
-                         f"configurations, got {n_groups}")
+        raise ValueError(
+            f"cross-validation needs at least 2 distinct (tin, tout) configurations, got {n_groups}"
+        )
     folds = KFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=random_state)
     for _, test_groups in folds.split(np.arange(n_groups)):
         test = np.isin(groups, test_groups)
         yield np.flatnonzero(~test), np.flatnonzero(test)
 
 
-def cross_val_predictions(estimator, X, y, n_splits: int = CV_SPLITS,
-                          random_state: int = CV_SEED) -> np.ndarray:
+def cross_val_predictions(
+    estimator, X, y, n_splits: int = CV_SPLITS, random_state: int = CV_SEED
+) -> np.ndarray:
     """Pooled out-of-fold predictions: each row predicted by a clone fitted without its
     configuration (so any choice the estimator makes in ``fit`` is held out too)."""
     x, yy = check_xy(X, y)
@@ -73,13 +76,12 @@ def error_figures(y, pred) -> dict[str, float]:
     r2 = 1.0 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
         ape = np.abs(pred - y) / np.abs(y) * 100.0
-    return {"r2": r2, "median_ape": float(np.median(ape)),
-            "p90_ape": float(np.percentile(ape, 90))}
+    return {"r2": r2, "median_ape": float(np.median(ape)), "p90_ape": float(np.percentile(ape, 90))}
 
 
 def in_sample_r2(y, pred, has_intercept: bool) -> float:
     """R2 as statsmodels reports it: uncentered when the model has no intercept."""
     y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
     rss = float(np.sum((y - pred) ** 2))
-    tss = float(np.sum((y - y.mean()) ** 2)) if has_intercept else float(np.sum(y ** 2))
+    tss = float(np.sum((y - y.mean()) ** 2)) if has_intercept else float(np.sum(y**2))
     return 1.0 - rss / tss if tss > 0 else float("nan")

@@ -23,6 +23,7 @@ Mortier, HotCarbon '24), keyed by the leaderboard's names.  ``default_accuracy``
 them under the names the published measurement files use (``Llama-2-7b-chat-hf``,
 ``falcon-7b``, ...); it never renames anything, it only looks the score up.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ACCURACY_CITATION = ("Open LLM Leaderboard average scores as used by Wilkins, Keshav and "
-                     "Mortier, HotCarbon '24 (thesis Table 4.1)")
+ACCURACY_CITATION = (
+    "Open LLM Leaderboard average scores as used by Wilkins, Keshav and "
+    "Mortier, HotCarbon '24 (thesis Table 4.1)"
+)
 
 # A_K in percent, by the leaderboard's names (thesis Table 4.1).
 DEFAULT_ACCURACY: dict[str, float] = {
@@ -46,8 +49,13 @@ DEFAULT_ACCURACY: dict[str, float] = {
 }
 # Minimum number of A100 40 GB GPUs one instance needs (thesis Table 4.1).
 DEFAULT_DEVICES_PER_INSTANCE: dict[str, int] = {
-    "Falcon (7B)": 1, "Falcon (40B)": 3, "Llama-2 (7B)": 1, "Llama-2 (13B)": 1,
-    "Llama-2 (70B)": 4, "Mistral (7B)": 1, "Mixtral (8x7B)": 3,
+    "Falcon (7B)": 1,
+    "Falcon (40B)": 3,
+    "Llama-2 (7B)": 1,
+    "Llama-2 (13B)": 1,
+    "Llama-2 (70B)": 4,
+    "Mistral (7B)": 1,
+    "Mixtral (8x7B)": 3,
 }
 # Other spellings of the same LLMs (the published files' own names) -> leaderboard name.
 ACCURACY_ALIASES: dict[str, str] = {
@@ -131,8 +139,9 @@ class Fleet:
         if score is None:
             raise FleetError(
                 f"no accuracy score for LLM {model!r}: give one in the fleet "
-                f"([llm.\"{model}\"] accuracy = ...); defaults exist only for "
-                f"{', '.join(DEFAULT_ACCURACY)}")
+                f'([llm."{model}"] accuracy = ...); defaults exist only for '
+                f"{', '.join(DEFAULT_ACCURACY)}"
+            )
         return score
 
     def task_accuracy(self, model: str) -> dict[str, float]:
@@ -160,7 +169,7 @@ class Fleet:
         return math.inf if spec is None else spec.capacity_device_s
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = "<fleet>") -> "Fleet":
+    def from_dict(cls, d: dict, source: str = "<fleet>") -> Fleet:
         return _fleet_from_dict(d, source)
 
     def to_dict(self) -> dict:
@@ -174,8 +183,9 @@ class Fleet:
         return out
 
 
-def _number(value, where: str, lo: float, hi: float = math.inf, integer: bool = False,
-            lo_open: bool = False) -> float:
+def _number(
+    value, where: str, lo: float, hi: float = math.inf, integer: bool = False, lo_open: bool = False
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise FleetError(f"{where}: expected a number, got {value!r}")
     if integer and value != int(value):
@@ -192,8 +202,10 @@ def _check_keys(d, allowed: set[str], where: str) -> None:
         raise FleetError(f"{where}: expected a table, got {type(d).__name__}")
     unknown = set(d) - allowed
     if unknown:
-        raise FleetError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
-                         f"(allowed: {', '.join(sorted(allowed))})")
+        raise FleetError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
 
 
 def _llm_spec(d: dict, where: str) -> LLMSpec:
@@ -201,11 +213,14 @@ def _llm_spec(d: dict, where: str) -> LLMSpec:
     tasks = d.get("task_accuracy", {})
     _check_keys(tasks, set(tasks) if isinstance(tasks, dict) else set(), f"{where}.task_accuracy")
     return LLMSpec(
-        accuracy=None if "accuracy" not in d else _number(d["accuracy"], f"{where}.accuracy", 0, 100),
+        accuracy=None
+        if "accuracy" not in d
+        else _number(d["accuracy"], f"{where}.accuracy", 0, 100),
         share=None if "share" not in d else _number(d["share"], f"{where}.share", 0, 1),
         devices_per_instance=_devices(d.get("devices_per_instance"), where),
-        task_accuracy={str(t): _number(v, f"{where}.task_accuracy.{t}", 0, 100)
-                       for t, v in tasks.items()},
+        task_accuracy={
+            str(t): _number(v, f"{where}.task_accuracy.{t}", 0, 100) for t, v in tasks.items()
+        },
     )
 
 
@@ -213,8 +228,10 @@ def _devices(value, where: str):
     if value is None:
         return None
     if isinstance(value, dict):
-        return {str(system): _number(v, f"{where}.devices_per_instance.\"{system}\"", 1,
-                                     integer=True) for system, v in value.items()}
+        return {
+            str(system): _number(v, f'{where}.devices_per_instance."{system}"', 1, integer=True)
+            for system, v in value.items()
+        }
     return _number(value, f"{where}.devices_per_instance", 1, integer=True)
 
 
@@ -227,24 +244,30 @@ def _fleet_from_dict(d: dict, source: str) -> Fleet:
         if not isinstance(table, dict):
             raise FleetError(f"{source}: [{where}] must be a table of named entries")
     _check_keys(fac, {"pue", "carbon_g_per_kwh", "price_per_kwh"}, f"{source}: [facility]")
-    llm = {str(k): _llm_spec(v, f"{source}: llm.\"{k}\"") for k, v in llms.items()}
+    llm = {str(k): _llm_spec(v, f'{source}: llm."{k}"') for k, v in llms.items()}
     system = {}
     for name, spec in systems.items():
-        where = f"{source}: system.\"{name}\""
+        where = f'{source}: system."{name}"'
         _check_keys(spec, {"devices", "window_h"}, where)
         system[str(name)] = SystemSpec(
-            devices=None if "devices" not in spec else _number(
-                spec["devices"], f"{where}.devices", 0, integer=True),
-            window_h=_number(spec.get("window_h", 24.0), f"{where}.window_h", 0, lo_open=True))
+            devices=None
+            if "devices" not in spec
+            else _number(spec["devices"], f"{where}.devices", 0, integer=True),
+            window_h=_number(spec.get("window_h", 24.0), f"{where}.window_h", 0, lo_open=True),
+        )
     facility = Facility(
         pue=_number(fac.get("pue", 1.0), f"{source}: facility.pue", 1.0),
-        carbon_g_per_kwh=None if "carbon_g_per_kwh" not in fac else _number(
-            fac["carbon_g_per_kwh"], f"{source}: facility.carbon_g_per_kwh", 0),
-        price_per_kwh=None if "price_per_kwh" not in fac else _number(
-            fac["price_per_kwh"], f"{source}: facility.price_per_kwh", 0))
+        carbon_g_per_kwh=None
+        if "carbon_g_per_kwh" not in fac
+        else _number(fac["carbon_g_per_kwh"], f"{source}: facility.carbon_g_per_kwh", 0),
+        price_per_kwh=None
+        if "price_per_kwh" not in fac
+        else _number(fac["price_per_kwh"], f"{source}: facility.price_per_kwh", 0),
+    )
     fraction = _number(d.get("min_share_fraction", 0.25), f"{source}: min_share_fraction", 0, 1)
-    return Fleet(min_share_fraction=fraction, llm=llm, system=system, facility=facility,
-                 source=source)
+    return Fleet(
+        min_share_fraction=fraction, llm=llm, system=system, facility=facility, source=source
+    )
 
 
 def load_fleet(path: str | Path) -> Fleet:

@@ -3,6 +3,7 @@
 Every energy figure keeps its label: ``energy_sources`` (imported, nvml, rapl, estimated,
 ...) of the arms that serve queries, and ``is_estimated`` when any of them is an estimate.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,18 +50,28 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
     n = plan.n_queries
     lo, hi = plan.energy_ci_j
     return {
-        "name": plan.name, "status": plan.status, "message": plan.message,
-        "objective": plan.objective, "zeta": plan.zeta, "min_accuracy": plan.min_accuracy,
-        "objective_value": plan.objective_value, "solve_seconds": plan.solve_seconds,
+        "name": plan.name,
+        "status": plan.status,
+        "message": plan.message,
+        "objective": plan.objective,
+        "zeta": plan.zeta,
+        "min_accuracy": plan.min_accuracy,
+        "objective_value": plan.objective_value,
+        "solve_seconds": plan.solve_seconds,
         "n_queries": n,
         "energy_j": plan.energy_j,
         "energy_ci_j": [None if math.isnan(lo) else lo, None if math.isnan(hi) else hi],
-        "energy_kwh": kwh, "facility_kwh": facility_kwh, "pue": fac.pue,
-        "co2e_g": co2e_g, "co2e_t": None if co2e_g is None else co2e_g / 1e6,
+        "energy_kwh": kwh,
+        "facility_kwh": facility_kwh,
+        "pue": fac.pue,
+        "co2e_g": co2e_g,
+        "co2e_t": None if co2e_g is None else co2e_g / 1e6,
         "cost": None if fac.price_per_kwh is None else facility_kwh * fac.price_per_kwh,
         "accuracy": plan.accuracy,
-        "runtime_s": plan.runtime_s, "mean_runtime_s": plan.runtime_s / n if n else None,
-        "energy_sources": _sources(plan), "energy_kind": _energy_kind(plan),
+        "runtime_s": plan.runtime_s,
+        "mean_runtime_s": plan.runtime_s / n if n else None,
+        "energy_sources": _sources(plan),
+        "energy_kind": _energy_kind(plan),
         "is_estimated": plan.is_estimated,
         "violations": list(plan.violations),
         "warnings": list(plan.warnings),
@@ -72,9 +83,22 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
     }
 
 
-SUMMARY_COLUMNS = ("name", "status", "energy_j", "energy_kwh", "facility_kwh", "co2e_g",
-                   "co2e_t", "cost", "accuracy", "runtime_s", "mean_runtime_s",
-                   "energy_sources", "is_estimated", "violations")
+SUMMARY_COLUMNS = (
+    "name",
+    "status",
+    "energy_j",
+    "energy_kwh",
+    "facility_kwh",
+    "co2e_g",
+    "co2e_t",
+    "cost",
+    "accuracy",
+    "runtime_s",
+    "mean_runtime_s",
+    "energy_sources",
+    "is_estimated",
+    "violations",
+)
 
 
 def _row(plan: Plan, fleet, kind: str) -> dict:
@@ -92,20 +116,22 @@ def compare(plan: Plan, baselines: dict[str, Plan], fleet: Fleet | None = None) 
     rows += [{"key": key, **_row(b, fleet, "baseline")} for key, b in baselines.items()]
     df = pd.DataFrame(rows)
     df["saving_j"] = df["energy_j"] - plan.energy_j
-    df["saving_pct"] = np.where(df["energy_j"] != 0,
-                                100.0 * df["saving_j"] / df["energy_j"].where(df["energy_j"] != 0),
-                                np.nan)
+    df["saving_pct"] = np.where(
+        df["energy_j"] != 0,
+        100.0 * df["saving_j"] / df["energy_j"].where(df["energy_j"] != 0),
+        np.nan,
+    )
     df["accuracy_change_pts"] = plan.accuracy - df["accuracy"]
     return df
 
 
-def frontier_table(plans: list[Plan], baselines: dict[str, Plan] | None = None,
-                   fleet: Fleet | None = None) -> pd.DataFrame:
+def frontier_table(
+    plans: list[Plan], baselines: dict[str, Plan] | None = None, fleet: Fleet | None = None
+) -> pd.DataFrame:
     """Energy/accuracy points of a frontier, with baselines as separate points."""
     rows = []
     for p in plans:
         rows.append({**_row(p, fleet, "frontier"), "zeta": p.zeta, "min_accuracy": p.min_accuracy})
     for key, b in (baselines or {}).items():
-        rows.append({**_row(b, fleet, "baseline"), "key": key, "zeta": None,
-                     "min_accuracy": None})
+        rows.append({**_row(b, fleet, "baseline"), "key": key, "zeta": None, "min_accuracy": None})
     return pd.DataFrame(rows)

@@ -6,11 +6,21 @@
 stages are the private ``_*`` modules); ``baselines`` the policies a plan is compared with;
 ``paper_milp`` the paper's per-query formulation, kept as a reference.
 """
+
 from planner.routing.arms import Arm, ArmError, build_arms
 from planner.routing.baselines import run_baselines
 from planner.routing.constraints import InfeasiblePlanError
 from planner.routing.optimize import OBJECTIVES, Planner, PlanningTimeout
 from planner.routing.plan import Plan
 
-__all__ = ["Arm", "ArmError", "InfeasiblePlanError", "OBJECTIVES", "Plan", "Planner",
-           "PlanningTimeout", "build_arms", "run_baselines"]
+__all__ = [
+    "Arm",
+    "ArmError",
+    "InfeasiblePlanError",
+    "OBJECTIVES",
+    "Plan",
+    "Planner",
+    "PlanningTimeout",
+    "build_arms",
+    "run_baselines",
+]

@@ -14,28 +14,34 @@ widening tenfold until one exists within the tolerance.  If it is within the MIL
 optimal to that tolerance, whichever columns it used; otherwise the MILP over every column
 within the gap gives the optimum.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from planner.routing._lp import LPResult
-from planner.routing.plan import PlanData
 from planner.routing._restricted import allocation, mip_tolerance
+from planner.routing.plan import PlanData
 
 INTEGRAL_TOL = 1e-6
-EXTRA_COLUMNS = 5000      # near-zero reduced-cost columns in the first integer attempt
-NEAREST_COLUMNS = 256     # and the columns of least reduced cost above that band
+EXTRA_COLUMNS = 5000  # near-zero reduced-cost columns in the first integer attempt
+NEAREST_COLUMNS = 256  # and the columns of least reduced cost above that band
 
 
 def _slack_free(res: LPResult) -> bool:
     return res.slack is None or not np.any(res.slack > 1e-9)
 
 
-def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarray,
-                    cand: np.ndarray, reduced: np.ndarray, lp: LPResult
-                    ) -> tuple[LPResult, np.ndarray, str, float | None]:
+def integer_optimum(
+    solve: Callable[..., LPResult],
+    data: PlanData,
+    cost: np.ndarray,
+    cand: np.ndarray,
+    reduced: np.ndarray,
+    lp: LPResult,
+) -> tuple[LPResult, np.ndarray, str, float | None]:
     """(final result, its columns, how it was found, integrality gap or None).
 
     ``solve(cols, integer=True, penalty=None)`` solves over a column mask; ``reduced`` is
@@ -52,8 +58,9 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
     band, cap, n_nearest = 1e-6 * scale, EXTRA_COLUMNS, NEAREST_COLUMNS
     while True:
         extra, _ = _capped(allowed & (reduced <= band) & ~support, cap, rank)
-        near, more = _nearest(np.where(allowed & ~support & (reduced > band), reduced, np.inf),
-                              n_nearest)
+        near, more = _nearest(
+            np.where(allowed & ~support & (reduced > band), reduced, np.inf), n_nearest
+        )
         cols = support | extra | near
         first = solve(cols, penalty=1e3 * scale)
         if not first.has_solution or first.status == "user_limit":
@@ -61,9 +68,9 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
         whole = _slack_free(first)
         if np.array_equal(cols, allowed) or (whole and first.value - lp.value <= tolerance):
             break
-        if whole and more:            # whole, but not yet within tolerance: more repairs
+        if whole and more:  # whole, but not yet within tolerance: more repairs
             n_nearest *= 4
-        else:                         # rows not met yet (or no repairs left): widen all
+        else:  # rows not met yet (or no repairs left): widen all
             cap, band, n_nearest = cap * 10, band * 100.0, n_nearest * 10
     note = "over the LP support and the columns of least reduced cost"
     if first.status == "user_limit":
@@ -72,12 +79,23 @@ def integer_optimum(solve: Callable[..., LPResult], data: PlanData, cost: np.nda
         return solve(allowed), allowed, "over all columns", None
     gap = first.value - lp.value
     if gap <= tolerance:
-        return first, cols, (f"{note}; it is within {gap:.2g} of the LP bound, under the "
-                             f"{tolerance:.2g} MILP tolerance, so no other column can "
-                             "improve it"), gap
+        return (
+            first,
+            cols,
+            (
+                f"{note}; it is within {gap:.2g} of the LP bound, under the "
+                f"{tolerance:.2g} MILP tolerance, so no other column can "
+                "improve it"
+            ),
+            gap,
+        )
     cols = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
-    return (solve(cols), cols,
-            "over every column whose reduced cost is within the integrality gap", gap)
+    return (
+        solve(cols),
+        cols,
+        "over every column whose reduced cost is within the integrality gap",
+        gap,
+    )
 
 
 def _capped(mask: np.ndarray, cap: int, rank: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -109,9 +127,16 @@ class PlanningTimeout(RuntimeError):
     """The time limit ended before any plan meeting the constraints was found."""
 
 
-def integer_plan(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarray,
-                 cand: np.ndarray, reduced: np.ndarray, lp: LPResult, lp_summary: str,
-                 on_infeasible: Callable[[], Exception]) -> tuple[np.ndarray, str, str, float]:
+def integer_plan(
+    solve: Callable[..., LPResult],
+    data: PlanData,
+    cost: np.ndarray,
+    cand: np.ndarray,
+    reduced: np.ndarray,
+    lp: LPResult,
+    lp_summary: str,
+    on_infeasible: Callable[[], Exception],
+) -> tuple[np.ndarray, str, str, float]:
     """(allocation, status, how, gap) of the integer phase after a fractional LP optimum."""
     gi, _ = np.nonzero(cand)
     n_frac = len(np.unique(gi[np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL]))
@@ -120,13 +145,16 @@ def integer_plan(solve: Callable[..., LPResult], data: PlanData, cost: np.ndarra
         if final.status.startswith("infeasible"):
             raise on_infeasible()
         if final.status == "user_limit":
-            raise PlanningTimeout("time limit reached before an integer plan meeting the "
-                                  "constraints was found")
+            raise PlanningTimeout(
+                "time limit reached before an integer plan meeting the constraints was found"
+            )
         raise PlanningTimeout(f"no integer plan found: {final.status}")
     status = "time_limit" if final.status == "user_limit" else "optimal"
-    how = (f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
-           f"({lp_summary}); solved as an integer program (HiGHS MILP) over "
-           f"{int(cols.sum())} columns, {note}")
+    how = (
+        f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
+        f"({lp_summary}); solved as an integer program (HiGHS MILP) over "
+        f"{int(cols.sum())} columns, {note}"
+    )
     if status == "time_limit":
         how = "time limit reached: best integer plan found, optimality not proven; " + how
     return allocation(data, cols, final.x), status, how, gap

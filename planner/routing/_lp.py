@@ -9,6 +9,7 @@ Coupling rows are all written as ``>=`` rows (capacity rows negated and scaled b
 capacity, the accuracy row scaled by total tokens), so their duals ``y`` are >= 0 and a
 column's Lagrangian cost is c_j - B_j' y.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,6 +42,7 @@ def silence_highs_banner() -> None:
         if _banner_done:
             return
         import highspy
+
         sys.stdout.flush()
         saved = os.dup(1)
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -56,29 +58,35 @@ def silence_highs_banner() -> None:
 
 @dataclass
 class LPResult:
-    status: str                 # cvxpy status: optimal, infeasible, user_limit, ...
-    x: np.ndarray | None        # column values
-    y: np.ndarray | None        # duals of the coupling rows (LP only)
+    status: str  # cvxpy status: optimal, infeasible, user_limit, ...
+    x: np.ndarray | None  # column values
+    y: np.ndarray | None  # duals of the coupling rows (LP only)
     value: float | None
     seconds: float
     integer: bool
-    slack: np.ndarray | None = None   # elastic slack of the coupling rows, where allowed
+    slack: np.ndarray | None = None  # elastic slack of the coupling rows, where allowed
 
     @property
     def has_solution(self) -> bool:
-        return self.x is not None and self.status in ("optimal", "optimal_inaccurate",
-                                                      "user_limit")
+        return self.x is not None and self.status in ("optimal", "optimal_inaccurate", "user_limit")
 
 
 def group_matrix(gi: np.ndarray, n_groups: int) -> sp.csr_matrix:
-    return sp.csr_matrix((np.ones(len(gi)), (gi, np.arange(len(gi)))),
-                         shape=(n_groups, len(gi)))
+    return sp.csr_matrix((np.ones(len(gi)), (gi, np.arange(len(gi)))), shape=(n_groups, len(gi)))
 
 
-def solve_columns(cost: np.ndarray, gi: np.ndarray, counts: np.ndarray,
-                  coupling: sp.spmatrix | None, rhs: np.ndarray | None, *,
-                  integer: bool = False, time_limit_s: float | None = None,
-                  penalty: float | None = None, mip_abs_gap: float | None = None) -> LPResult:
+def solve_columns(
+    cost: np.ndarray,
+    gi: np.ndarray,
+    counts: np.ndarray,
+    coupling: sp.spmatrix | None,
+    rhs: np.ndarray | None,
+    *,
+    integer: bool = False,
+    time_limit_s: float | None = None,
+    penalty: float | None = None,
+    mip_abs_gap: float | None = None,
+) -> LPResult:
     """Solve over columns ``j`` with costs ``cost[j]`` in groups ``gi[j]``.
 
     ``penalty`` makes the coupling rows elastic: B x + s >= b with s >= 0 costing
@@ -93,26 +101,32 @@ def solve_columns(cost: np.ndarray, gi: np.ndarray, counts: np.ndarray,
     problem, x, slack, rows = _problem(cost, gi, counts, coupling, rhs, integer, penalty)
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings():   # status is checked by the caller
+        with warnings.catch_warnings():  # status is checked by the caller
             warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-            problem.solve(solver=cp.HIGHS,
-                          highs_options=_options(integer, mip_abs_gap, time_limit_s))
+            problem.solve(
+                solver=cp.HIGHS, highs_options=_options(integer, mip_abs_gap, time_limit_s)
+            )
     except cp.error.SolverError as exc:
-        return LPResult(f"solver_error: {exc}", None, None, None, time.perf_counter() - t0,
-                        integer)
+        return LPResult(f"solver_error: {exc}", None, None, None, time.perf_counter() - t0, integer)
     seconds = time.perf_counter() - t0
     xv = None if x.value is None else np.asarray(x.value, dtype=float)
     sv = None if slack is None or slack.value is None else np.asarray(slack.value, float)
-    if problem.status == "user_limit" and xv is not None and not _meets_rows(
-            xv, sv, gi, counts, coupling, rhs):
+    if (
+        problem.status == "user_limit"
+        and xv is not None
+        and not _meets_rows(xv, sv, gi, counts, coupling, rhs)
+    ):
         xv = sv = None
     y = None
     if rows is not None and not integer and rows.dual_value is not None:
         y = np.maximum(np.asarray(rows.dual_value, dtype=float).ravel(), 0.0)
     elif not integer:
         y = np.zeros(0)
-    value = None if xv is None or problem.value is None or not np.isfinite(problem.value) \
+    value = (
+        None
+        if xv is None or problem.value is None or not np.isfinite(problem.value)
         else float(problem.value)
+    )
     return LPResult(problem.status, xv, y, value, seconds, integer, sv)
 
 

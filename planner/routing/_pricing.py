@@ -6,12 +6,13 @@ handful of variables, one per coupling row).
 Neither affects the optimum -- pricing every left-out column against the final duals
 certifies it -- only how many rounds and columns it takes.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from planner.routing.constraints import Rows, coupling_matrix, lagrangian, row_coef
 from planner.routing._lp import solve_columns
+from planner.routing.constraints import Rows, coupling_matrix, lagrangian, row_coef
 from planner.routing.plan import PlanData
 
 
@@ -26,8 +27,15 @@ def candidates(lagr: np.ndarray, scale: float, band: float, cap: int) -> np.ndar
     return cand
 
 
-def sample_duals(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarray,
-                 seed: int, n_sample: int, time_limit_s: float | None) -> np.ndarray:
+def sample_duals(
+    data: PlanData,
+    rows: Rows,
+    cost: np.ndarray,
+    allowed: np.ndarray,
+    seed: int,
+    n_sample: int,
+    time_limit_s: float | None,
+) -> np.ndarray:
     """Duals of the LP over a seeded sample of groups (right-hand sides scaled to it);
     zeros when that LP has none (e.g. the sample cannot meet the scaled rows)."""
     rng = np.random.default_rng(seed)
@@ -35,17 +43,28 @@ def sample_duals(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarr
     sample = np.sort(rng.choice(data.shape[0], size=size, replace=False))
     frac = data.count[sample].sum() / data.n_queries
     gs, ki = np.nonzero(allowed[sample])
-    res = solve_columns(cost[sample[gs], ki], gs, data.count[sample].astype(float),
-                        coupling_matrix(data, rows, sample[gs], ki),
-                        np.asarray(rows.rhs, float) * frac, time_limit_s=time_limit_s)
+    res = solve_columns(
+        cost[sample[gs], ki],
+        gs,
+        data.count[sample].astype(float),
+        coupling_matrix(data, rows, sample[gs], ki),
+        np.asarray(rows.rhs, float) * frac,
+        time_limit_s=time_limit_s,
+    )
     if res.status == "optimal" and res.y is not None and len(res.y) == len(rows):
         return res.y
     return np.zeros(len(rows))
 
 
-def price(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarray,
-          cand: np.ndarray, y: np.ndarray, tol: float
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def price(
+    data: PlanData,
+    rows: Rows,
+    cost: np.ndarray,
+    allowed: np.ndarray,
+    cand: np.ndarray,
+    y: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pricing step against duals ``y``: (Lagrangian costs of the allowed columns, each
     group's least over its candidates, each group's least allowed column, and the groups
     whose least allowed column undercuts their candidates by more than ``tol``)."""
@@ -56,12 +75,19 @@ def price(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarray,
     return lagr, least, best, short
 
 
-ASCENT_ITERATIONS = 60      # cutting-plane steps at most (about 2 ms each at 21,000 groups)
+ASCENT_ITERATIONS = 60  # cutting-plane steps at most (about 2 ms each at 21,000 groups)
 
 
-def ascend_duals(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarray,
-                 y0: np.ndarray, y_max: float, tol: float,
-                 max_iter: int = ASCENT_ITERATIONS) -> np.ndarray:
+def ascend_duals(
+    data: PlanData,
+    rows: Rows,
+    cost: np.ndarray,
+    allowed: np.ndarray,
+    y0: np.ndarray,
+    y_max: float,
+    tol: float,
+    max_iter: int = ASCENT_ITERATIONS,
+) -> np.ndarray:
     """Near-optimal LP duals from ``y0`` by maximising the Lagrangian dual function
 
         g(y) = b'y + sum_g n_g min_k (c_gk - B_gk'y),   0 <= y <= y_max,
@@ -95,16 +121,19 @@ def ascend_duals(data: PlanData, rows: Rows, cost: np.ndarray, allowed: np.ndarr
             best, best_y = value, y
         low, high = np.maximum(best_y - width, 0.0), np.minimum(best_y + width, y_max)
         slopes = np.array(cut_slope)
-        step = linprog(np.r_[np.zeros(m), -1.0],       # max t, t <= g_i + s_i'(y - y_i)
-                       A_ub=np.column_stack([-slopes, np.ones(len(slopes))]),
-                       b_ub=np.array(cut_value) - np.einsum("ij,ij->i", slopes,
-                                                            np.array(cut_at)),
-                       bounds=list(zip(low, high)) + [(None, None)], method="highs")
+        step = linprog(
+            np.r_[np.zeros(m), -1.0],  # max t, t <= g_i + s_i'(y - y_i)
+            A_ub=np.column_stack([-slopes, np.ones(len(slopes))]),
+            b_ub=np.array(cut_value) - np.einsum("ij,ij->i", slopes, np.array(cut_at)),
+            bounds=list(zip(low, high)) + [(None, None)],
+            method="highs",
+        )
         if step.status != 0:
             break
         y, promised = step.x[:m], -step.fun
         on_box = np.any((y <= low + 1e-12) & (low > 0)) or np.any(
-            (y >= high - 1e-12) & (high < y_max))
+            (y >= high - 1e-12) & (high < y_max)
+        )
         if promised - best <= tol and not on_box:
             break
         if on_box:

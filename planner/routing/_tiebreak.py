@@ -15,18 +15,19 @@ integer phase as the first stage (``planner.routing._integer``).  The second pla
 first only if it meets every row, its objective is not above z* (to 1e-9 relative) and its
 energy is lower.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from planner.routing.constraints import Rows, row_coef
 from planner.routing._integer import INTEGRAL_TOL, integer_optimum
 from planner.routing._lp import LPResult
-from planner.routing.plan import PlanData
 from planner.routing._pricing import price
 from planner.routing._restricted import allocation, mip_tolerance
+from planner.routing.constraints import Rows, row_coef
+from planner.routing.plan import PlanData
 
 RELATIVE_TOL = 1e-9
 
@@ -51,34 +52,58 @@ def rows_met(data: PlanData, rows: Rows, alloc: np.ndarray) -> bool:
     return bool(np.all(act >= rhs - 1e-9 * np.maximum(1.0, np.abs(rhs))))
 
 
-def optimal_face(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
-                 lp: LPResult, reduced: np.ndarray) -> tuple[np.ndarray, Rows]:
+def optimal_face(
+    data: PlanData,
+    rows: Rows,
+    cost: np.ndarray,
+    alloc: np.ndarray,
+    lp: LPResult,
+    reduced: np.ndarray,
+) -> tuple[np.ndarray, Rows]:
     """(columns, rows) whose integer points are plans at least as good as ``alloc``."""
     tol = RELATIVE_TOL * max(float(np.max(np.abs(cost))), 1.0)
     allowed = np.isfinite(reduced)
-    second = Rows(*[list(getattr(rows, a)) for a in ("family", "label", "index", "rhs",
-                                                     "value", "coef")])
+    second = Rows(
+        *[list(getattr(rows, a)) for a in ("family", "label", "index", "rhs", "value", "coef")]
+    )
     z = float(np.sum(cost * alloc))
     gap = max(z - lp.value, 0.0)
     if gap <= mip_tolerance(data, cost):
         cols = allowed & (reduced <= tol)
         act = row_activity(data, rows, alloc)
         for j in np.flatnonzero(np.asarray(lp.y) > tol):
-            second.append("tight", f"{rows.label[j]} kept tight", -1, -act[j], act[j],
-                          -row_coef(data, rows, j))
+            second.append(
+                "tight",
+                f"{rows.label[j]} kept tight",
+                -1,
+                -act[j],
+                act[j],
+                -row_coef(data, rows, j),
+            )
     else:
         cols = allowed & (reduced <= gap + tol)
-    second.append("objective", "objective no worse than the optimum", -1,
-                  -(z + RELATIVE_TOL * max(abs(z), 1.0)), z, -cost)
+    second.append(
+        "objective",
+        "objective no worse than the optimum",
+        -1,
+        -(z + RELATIVE_TOL * max(abs(z), 1.0)),
+        z,
+        -cost,
+    )
     return cols | (alloc > 0), second
 
 
-FACE_ROUNDS = 8   # pricing rounds over the optimal face before solving over all of it
+FACE_ROUNDS = 8  # pricing rounds over the optimal face before solving over all of it
 
 
-def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
-            alloc: np.ndarray, solve: Callable[..., LPResult]
-            ) -> tuple[LPResult, np.ndarray, np.ndarray | None]:
+def face_lp(
+    data: PlanData,
+    second: Rows,
+    energy: np.ndarray,
+    face: np.ndarray,
+    alloc: np.ndarray,
+    solve: Callable[..., LPResult],
+) -> tuple[LPResult, np.ndarray, np.ndarray | None]:
     """(LP result, its columns, reduced costs over the face or None): least energy over the
     face's columns by column generation, from the first plan's columns plus each query's
     least-energy face column (at zeta = 0 the face holds every arm of an LLM, ~70,000
@@ -86,7 +111,7 @@ def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
     rows are elastic; pricing every face column against its duals certifies the optimum.
     """
     e_max = max(float(np.max(np.abs(energy))), 1e-12)
-    penalty, tol = 1e3 * e_max, 1e-9 * max(e_max, 1.0)    # as the first stage's
+    penalty, tol = 1e3 * e_max, 1e-9 * max(e_max, 1.0)  # as the first stage's
     least = np.argmin(np.where(face, energy, np.inf), axis=1)
     cand = (alloc > 0) & face
     cand[np.arange(data.shape[0]), least] = True
@@ -99,7 +124,7 @@ def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
         if not len(short) and (res.slack is None or not np.any(res.slack > 1e-9)):
             return res, cand, lagr - least[:, None]
         if not len(short):
-            break                       # the penalty was not exact: all of the face
+            break  # the penalty was not exact: all of the face
         cand[short, best[short]] = True
     res = solve(second, energy, face, False)
     if res.x is None or res.y is None:
@@ -108,9 +133,15 @@ def face_lp(data: PlanData, second: Rows, energy: np.ndarray, face: np.ndarray,
     return res, face, lagr - least[:, None]
 
 
-def least_energy(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray,
-                 lp: LPResult, reduced: np.ndarray, solve: Callable[..., LPResult]
-                 ) -> tuple[np.ndarray, str]:
+def least_energy(
+    data: PlanData,
+    rows: Rows,
+    cost: np.ndarray,
+    alloc: np.ndarray,
+    lp: LPResult,
+    reduced: np.ndarray,
+    solve: Callable[..., LPResult],
+) -> tuple[np.ndarray, str]:
     """(plan, note): of the plans as good as ``alloc`` on ``cost``, the least energy.
 
     ``solve(rows, cost, cols, integer, penalty=None)`` solves over a column mask.
@@ -121,22 +152,39 @@ def least_energy(data: PlanData, rows: Rows, cost: np.ndarray, alloc: np.ndarray
     energy = data.energy_j / max(float(np.max(np.abs(data.energy_j))), 1e-300)
     res, cols, reduced2 = face_lp(data, second, energy, face, alloc, solve)
     how = "its LP"
-    if res.x is not None and reduced2 is not None and np.any(
-            np.abs(res.x - np.rint(res.x)) > INTEGRAL_TOL):
+    if (
+        res.x is not None
+        and reduced2 is not None
+        and np.any(np.abs(res.x - np.rint(res.x)) > INTEGRAL_TOL)
+    ):
         res, cols, _, _ = integer_optimum(
             lambda c, integer=True, penalty=None: solve(second, energy, c, integer, penalty),
-            data, energy, cols, reduced2, res)
+            data,
+            energy,
+            cols,
+            reduced2,
+            res,
+        )
         how = "an integer program"
-    if res.x is None or res.status not in ("optimal", "optimal_inaccurate", "user_limit") \
-            or not (res.slack is None or not np.any(res.slack > 1e-9)):
+    if (
+        res.x is None
+        or res.status not in ("optimal", "optimal_inaccurate", "user_limit")
+        or not (res.slack is None or not np.any(res.slack > 1e-9))
+    ):
         return alloc, f"; ties toward lower energy not settled ({res.status})"
     if res.status == "user_limit":
         how += " stopped by its time limit (less energy, not proven least)"
     better = allocation(data, cols, res.x)
     z0, z1 = float(np.sum(cost * alloc)), float(np.sum(cost * better))
     saved = float(np.sum(data.energy_j * (alloc - better)))
-    if (data.violations(better) or not rows_met(data, rows, better)
-            or z1 > z0 + RELATIVE_TOL * max(abs(z0), 1.0) or saved <= 0):
+    if (
+        data.violations(better)
+        or not rows_met(data, rows, better)
+        or z1 > z0 + RELATIVE_TOL * max(abs(z0), 1.0)
+        or saved <= 0
+    ):
         return alloc, ""
-    return better, (f"; of the plans with this objective, the least energy ({saved:.4g} J "
-                    f"less, by {how} over {int(cols.sum())} columns)")
+    return better, (
+        f"; of the plans with this objective, the least energy ({saved:.4g} J "
+        f"less, by {how} over {int(cols.sum())} columns)"
+    )

@@ -4,6 +4,7 @@ An arm keeps the store's names for its LLM and system, the two ``FitReport``s be
 (so their labels -- energy sources, estimated or measured, notes, held-out errors -- reach
 the plan), and what the fleet says of its LLM (accuracy, devices one instance needs).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -67,7 +68,9 @@ class Arm:
     def label(self) -> dict:
         """What the app and reports show beside the arm's figures."""
         return {
-            "model": self.model, "system": self.system, "form": self.form,
+            "model": self.model,
+            "system": self.system,
+            "form": self.form,
             "energy_kind": self.energy_kind,
             "energy_sources": ",".join(self.energy_sources),
             "is_estimated": self.is_estimated,
@@ -83,12 +86,19 @@ def _pick_energy(candidates: list[FitReport], energy: str) -> tuple[FitReport, l
     if exact:
         return exact[0], []
     other = candidates[0]
-    return other, [f"no {energy!r} energy fit for this arm: using {other.energy!r} energy "
-                   f"({'GPU only' if other.energy == 'gpu' else other.energy})"]
+    return other, [
+        f"no {energy!r} energy fit for this arm: using {other.energy!r} energy "
+        f"({'GPU only' if other.energy == 'gpu' else other.energy})"
+    ]
 
 
-def build_arms(reports: list[FitReport], fleet: Fleet | None = None, *,
-               form: str | None = None, energy: str = "total") -> list[Arm]:
+def build_arms(
+    reports: list[FitReport],
+    fleet: Fleet | None = None,
+    *,
+    form: str | None = None,
+    energy: str = "total",
+) -> list[Arm]:
     """Pair an energy and a runtime report of one form per (model, system).
 
     ``form`` None takes, per (model, system), the first of ``default``, ``paper`` (then any
@@ -98,7 +108,8 @@ def build_arms(reports: list[FitReport], fleet: Fleet | None = None, *,
     """
     fleet = fleet or Fleet()
     by_arm: dict[tuple[str, str], dict[str, dict[str, list[FitReport]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list)))
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
     for rep in reports:
         by_arm[(rep.model, rep.system)][rep.form][rep.target].append(rep)
     arms: list[Arm] = []
@@ -108,16 +119,31 @@ def build_arms(reports: list[FitReport], fleet: Fleet | None = None, *,
             complete = [f for f in complete if f == form]
         if not complete:
             continue
-        chosen = sorted(complete, key=lambda f: (
-            FORM_PREFERENCE.index(f) if f in FORM_PREFERENCE else len(FORM_PREFERENCE), f))[0]
+        chosen = sorted(
+            complete,
+            key=lambda f: (
+                FORM_PREFERENCE.index(f) if f in FORM_PREFERENCE else len(FORM_PREFERENCE),
+                f,
+            ),
+        )[0]
         energy_rep, notes = _pick_energy(forms[chosen]["energy"], energy)
-        arms.append(Arm(
-            model=model, system=system, form=chosen, energy=energy_rep,
-            runtime=forms[chosen]["runtime"][0], accuracy=fleet.accuracy_for(model),
-            task_accuracy=fleet.task_accuracy(model),
-            devices_per_instance=fleet.devices_per_instance(model, system), notes=notes))
+        arms.append(
+            Arm(
+                model=model,
+                system=system,
+                form=chosen,
+                energy=energy_rep,
+                runtime=forms[chosen]["runtime"][0],
+                accuracy=fleet.accuracy_for(model),
+                task_accuracy=fleet.task_accuracy(model),
+                devices_per_instance=fleet.devices_per_instance(model, system),
+                notes=notes,
+            )
+        )
     if not arms:
         wanted = f" of form {form!r}" if form else ""
-        raise ArmError(f"no (model, system) pair has both an energy and a runtime fit{wanted} "
-                       f"among {len(reports)} fit reports")
+        raise ArmError(
+            f"no (model, system) pair has both an energy and a runtime fit{wanted} "
+            f"among {len(reports)} fit reports"
+        )
     return arms

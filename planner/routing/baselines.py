@@ -12,12 +12,13 @@
 
 Baselines ignore capacity and minimum shares; each plan's ``violations`` lists what it breaks.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from planner.routing.arms import Arm
 from planner.fleet.spec import Fleet
+from planner.routing.arms import Arm
 from planner.routing.plan import Plan, PlanData, make_plan
 from planner.workload.load import Workload
 
@@ -33,10 +34,17 @@ def _objective(data: PlanData, alloc: np.ndarray, objective: str, zeta: float) -
 def _plan(data, name, message, *, row_alloc=None, alloc=None, objective="paper", zeta=0.5):
     if alloc is None:
         alloc = data.alloc_from_rows(row_alloc)
-    plan = make_plan(data, alloc, name=name, status="baseline", message=message,
-                     objective_value=_objective(data, alloc, objective, zeta),
-                     objective=objective, zeta=zeta if objective == "paper" else None,
-                     row_alloc=row_alloc)
+    plan = make_plan(
+        data,
+        alloc,
+        name=name,
+        status="baseline",
+        message=message,
+        objective_value=_objective(data, alloc, objective, zeta),
+        objective=objective,
+        zeta=zeta if objective == "paper" else None,
+        row_alloc=row_alloc,
+    )
     if plan.violations:
         plan.message += " (ignores the fleet's limits: " + "; ".join(plan.violations) + ")"
     return plan
@@ -52,8 +60,9 @@ def round_robin_rows(counts: np.ndarray, n_arms: int) -> np.ndarray:
     """Per input row, how many of its queries query i -> arm i mod n_arms gives each arm."""
     offset = np.cumsum(counts) - counts
     k = np.arange(n_arms)[None, :]
-    return ((offset[:, None] + counts[:, None] - 1 - k) // n_arms
-            - (offset[:, None] - 1 - k) // n_arms)
+    return (offset[:, None] + counts[:, None] - 1 - k) // n_arms - (
+        offset[:, None] - 1 - k
+    ) // n_arms
 
 
 def _feature(data: PlanData, feature: str) -> np.ndarray:
@@ -85,8 +94,12 @@ def _best_threshold(prefixes, below: int, above: int):
 
 def threshold_policy(data: PlanData):
     """The best E-Energy '24 split, or None when no LLM runs on two systems."""
-    pairs = [(i, j) for i, a in enumerate(data.arms) for j, b in enumerate(data.arms)
-             if i != j and a.model == b.model]
+    pairs = [
+        (i, j)
+        for i, a in enumerate(data.arms)
+        for j, b in enumerate(data.arms)
+        if i != j and a.model == b.model
+    ]
     best = None
     prefixes = {f: _sorted_prefixes(data, f) for f in THRESHOLD_FEATURES} if pairs else {}
     for below, above in pairs:
@@ -108,16 +121,30 @@ def _threshold_plan(data, **kw):
     alloc[under, below] = data.count[under]
     alloc[~under, above] = data.count[~under]
     a, b = data.arms[below], data.arms[above]
-    rule = (f"{feature} < {threshold:g} -> {a.system}, else {b.system}"
-            if np.isfinite(threshold) else f"all -> {a.system}")
-    return _plan(data, f"threshold ({a.model}: {rule})",
-                 f"E-Energy '24 threshold policy, best split by total energy: {rule}",
-                 alloc=alloc, **kw)
+    rule = (
+        f"{feature} < {threshold:g} -> {a.system}, else {b.system}"
+        if np.isfinite(threshold)
+        else f"all -> {a.system}"
+    )
+    return _plan(
+        data,
+        f"threshold ({a.model}: {rule})",
+        f"E-Energy '24 threshold policy, best split by total energy: {rule}",
+        alloc=alloc,
+        **kw,
+    )
 
 
-def run_baselines(arms: list[Arm], workload: Workload, fleet: Fleet | None = None,
-                  seed: int = 0, *, objective: str = "paper", zeta: float = 0.5,
-                  data: PlanData | None = None) -> dict[str, Plan]:
+def run_baselines(
+    arms: list[Arm],
+    workload: Workload,
+    fleet: Fleet | None = None,
+    seed: int = 0,
+    *,
+    objective: str = "paper",
+    zeta: float = 0.5,
+    data: PlanData | None = None,
+) -> dict[str, Plan]:
     """Every baseline as a Plan, keyed by a short stable name."""
     data = data or PlanData(arms, workload, fleet or Fleet())
     kw = {"objective": objective, "zeta": zeta}
@@ -126,28 +153,48 @@ def run_baselines(arms: list[Arm], workload: Workload, fleet: Fleet | None = Non
     counts = data.workload.queries["count"].to_numpy(np.int64)
     for k, arm in enumerate(data.arms):
         out[f"single:{arm.model}@{arm.system}"] = _plan(
-            data, f"all on {arm.model} @ {arm.system}", "every query to one arm",
-            alloc=_one_arm(data, k), **kw)
-    out["round_robin"] = _plan(data, "round robin", "arms in turn, in input order",
-                               row_alloc=round_robin_rows(counts, n_arms), **kw)
+            data,
+            f"all on {arm.model} @ {arm.system}",
+            "every query to one arm",
+            alloc=_one_arm(data, k),
+            **kw,
+        )
+    out["round_robin"] = _plan(
+        data,
+        "round robin",
+        "arms in turn, in input order",
+        row_alloc=round_robin_rows(counts, n_arms),
+        **kw,
+    )
     rng = np.random.default_rng(seed)
-    out["random"] = _plan(data, f"random (seed {seed})", "each query to a uniformly random arm",
-                          row_alloc=rng.multinomial(counts, np.full(n_arms, 1.0 / n_arms)),
-                          **kw)
+    out["random"] = _plan(
+        data,
+        f"random (seed {seed})",
+        "each query to a uniformly random arm",
+        row_alloc=rng.multinomial(counts, np.full(n_arms, 1.0 / n_arms)),
+        **kw,
+    )
     acc = np.array([a.accuracy for a in data.arms])
     top = np.flatnonzero(acc == acc.max())
     runtime = (data.count.astype(float) @ data.runtime_s)[top]
     k = int(top[np.argmin(runtime)])
     out["most_accurate_fastest"] = _plan(
-        data, f"most accurate LLM on fastest system ({data.arms[k].model} @ "
-              f"{data.arms[k].system})",
+        data,
+        f"most accurate LLM on fastest system ({data.arms[k].model} @ {data.arms[k].system})",
         "common practice: the highest-scoring LLM, on the system where it runs the workload "
-        "fastest", alloc=_one_arm(data, k), **kw)
+        "fastest",
+        alloc=_one_arm(data, k),
+        **kw,
+    )
     alloc = np.zeros(data.shape, dtype=np.int64)
     alloc[np.arange(data.shape[0]), np.argmin(data.energy_j, axis=1)] = data.count
-    out["cheapest_energy"] = _plan(data, "cheapest energy per query",
-                                   "each query to its arm of least predicted energy",
-                                   alloc=alloc, **kw)
+    out["cheapest_energy"] = _plan(
+        data,
+        "cheapest energy per query",
+        "each query to its arm of least predicted energy",
+        alloc=alloc,
+        **kw,
+    )
     threshold = _threshold_plan(data, **kw)
     if threshold is not None:
         out["threshold"] = threshold

@@ -9,6 +9,7 @@ Three families, all written as ``>=`` rows over the (group, arm) columns:
 Every row is scaled to "queries" units (capacity in mean device-seconds per query, accuracy
 in mean tokens per query at 100 %), so duals are costs per query and are well conditioned.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,43 +30,74 @@ class InfeasiblePlanError(ValueError):
 class Rows:
     family: list[str] = field(default_factory=list)
     label: list[str] = field(default_factory=list)
-    index: list[int] = field(default_factory=list)     # model / system index, -1 for accuracy
+    index: list[int] = field(default_factory=list)  # model / system index, -1 for accuracy
     rhs: list[float] = field(default_factory=list)
-    value: list[float] = field(default_factory=list)   # in the user's units
-    coef: list[np.ndarray | None] = field(default_factory=list)   # own coefficients, or None
+    value: list[float] = field(default_factory=list)  # in the user's units
+    coef: list[np.ndarray | None] = field(default_factory=list)  # own coefficients, or None
 
     def __len__(self) -> int:
         return len(self.family)
 
-    def append(self, family: str, label: str, index: int, rhs: float, value: float,
-               coef: np.ndarray | None = None) -> None:
-        for name, item in (("family", family), ("label", label), ("index", index),
-                           ("rhs", rhs), ("value", value), ("coef", coef)):
+    def append(
+        self,
+        family: str,
+        label: str,
+        index: int,
+        rhs: float,
+        value: float,
+        coef: np.ndarray | None = None,
+    ) -> None:
+        for name, item in (
+            ("family", family),
+            ("label", label),
+            ("index", index),
+            ("rhs", rhs),
+            ("value", value),
+            ("coef", coef),
+        ):
             getattr(self, name).append(item)
 
     def key(self) -> tuple:
         return tuple(zip(self.family, self.label))
 
-    def without(self, family: str) -> "Rows":
+    def without(self, family: str) -> Rows:
         keep = [i for i, f in enumerate(self.family) if f != family]
-        return Rows(*[[getattr(self, a)[i] for i in keep]
-                      for a in ("family", "label", "index", "rhs", "value", "coef")])
+        return Rows(
+            *[
+                [getattr(self, a)[i] for i in keep]
+                for a in ("family", "label", "index", "rhs", "value", "coef")
+            ]
+        )
 
 
 def coupling_rows(data: PlanData, min_accuracy: float | None) -> Rows:
     rows = Rows()
     for model, need in sorted(data.min_queries.items()):
-        rows.append("share", f"{model}'s minimum share ({need} queries)",
-                    data.models.index(model) if model in data.models else -1,
-                    float(need), float(need))
+        rows.append(
+            "share",
+            f"{model}'s minimum share ({need} queries)",
+            data.models.index(model) if model in data.models else -1,
+            float(need),
+            float(need),
+        )
     for s, system in enumerate(data.systems):
         cap = data.capacity_device_s[s]
         if np.isfinite(cap):
-            rows.append("capacity", f"{system} capacity ({cap / 3600:.4g} device-hours)", s,
-                        -cap / device_scale(data), cap)
+            rows.append(
+                "capacity",
+                f"{system} capacity ({cap / 3600:.4g} device-hours)",
+                s,
+                -cap / device_scale(data),
+                cap,
+            )
     if min_accuracy is not None:
-        rows.append("accuracy", f"accuracy floor {min_accuracy:g} %", -1,
-                    float(min_accuracy) * data.n_queries / 100.0, float(min_accuracy))
+        rows.append(
+            "accuracy",
+            f"accuracy floor {min_accuracy:g} %",
+            -1,
+            float(min_accuracy) * data.n_queries / 100.0,
+            float(min_accuracy),
+        )
     return rows
 
 
@@ -145,26 +177,33 @@ def _share_capacity_message(data: PlanData, model: str, need: int) -> str | None
         return None
     per_query = data.device_s[:, k_mask].min(axis=1)
     order = np.argsort(per_query, kind="stable")
-    counts = np.minimum(data.count[order],
-                        np.maximum(need - np.concatenate([[0], np.cumsum(data.count[order])[:-1]]), 0))
+    counts = np.minimum(
+        data.count[order],
+        np.maximum(need - np.concatenate([[0], np.cumsum(data.count[order])[:-1]]), 0),
+    )
     needed = float(counts @ per_query[order])
     if needed <= cap * (1 + 1e-9):
         return None
     names = ", ".join(data.systems[s] for s in systems)
-    return (f"{names} capacity {_hours(cap)} device-hours < {_hours(needed)} needed for "
-            f"{model}'s minimum share ({need} queries on its fastest arms)")
+    return (
+        f"{names} capacity {_hours(cap)} device-hours < {_hours(needed)} needed for "
+        f"{model}'s minimum share ({need} queries on its fastest arms)"
+    )
 
 
 def precheck(data: PlanData, rows: Rows) -> None:
     """Raise InfeasiblePlanError for a constraint family that cannot be met on its own."""
     for model, need in sorted(data.min_queries.items()):
         if model not in data.models:
-            raise InfeasiblePlanError(f"the fleet gives {model} a share, but no arm serves "
-                                      f"{model} (its minimum share is {need} queries)")
+            raise InfeasiblePlanError(
+                f"the fleet gives {model} a share, but no arm serves "
+                f"{model} (its minimum share is {need} queries)"
+            )
     total_need = sum(data.min_queries.values())
     if total_need > data.n_queries:
-        raise InfeasiblePlanError(f"minimum shares need {total_need} queries in all but the "
-                                  f"workload has {data.n_queries}")
+        raise InfeasiblePlanError(
+            f"minimum shares need {total_need} queries in all but the workload has {data.n_queries}"
+        )
     for model, need in sorted(data.min_queries.items()):
         message = _share_capacity_message(data, model, need)
         if message:
@@ -175,7 +214,8 @@ def precheck(data: PlanData, rows: Rows) -> None:
         if needed > capacity * (1 + 1e-9):
             raise InfeasiblePlanError(
                 f"total capacity {_hours(capacity)} device-hours < {_hours(needed)} needed to "
-                f"serve all {data.n_queries} queries even on their fastest arms")
+                f"serve all {data.n_queries} queries even on their fastest arms"
+            )
     _single_query_fits(data)
     if "accuracy" in rows.family:
         floor = rows.value[rows.family.index("accuracy")]
@@ -183,7 +223,8 @@ def precheck(data: PlanData, rows: Rows) -> None:
         if floor > best + 1e-9:
             raise InfeasiblePlanError(
                 f"accuracy floor {floor:g} % is above the best achievable {best:.4g} % "
-                f"(every query on its most accurate LLM)")
+                f"(every query on its most accurate LLM)"
+            )
 
 
 def _single_query_fits(data: PlanData) -> None:
@@ -198,17 +239,23 @@ def _single_query_fits(data: PlanData) -> None:
         f"a query of {data.tin[g]:g} input and {data.tout[g]:g} output tokens needs "
         f"{_hours(data.device_s[g, k])} device-hours on {data.arms[k].name}, more than "
         f"{data.systems[data.arm_system[k]]} capacity {_hours(cap[0, k])} device-hours "
-        "(and no arm's system holds it)")
+        "(and no arm's system holds it)"
+    )
 
 
 def culprit_message(rows: Rows, feasible_without: dict[str, bool]) -> str:
     """Name the family whose removal makes the problem feasible."""
     fixers = [f for f, ok in feasible_without.items() if ok]
-    labels = {f: [lab for fam, lab in zip(rows.family, rows.label) if fam == f]
-              for f in feasible_without}
+    labels = {
+        f: [lab for fam, lab in zip(rows.family, rows.label) if fam == f] for f in feasible_without
+    }
     if fixers:
         parts = [f"the {f} constraints ({'; '.join(labels[f])})" for f in fixers]
-        return ("no allocation meets all constraints together; it becomes feasible without "
-                + " or without ".join(parts))
-    return ("no allocation meets all constraints together, and dropping any one family "
-            f"({', '.join(feasible_without)}) is not enough")
+        return (
+            "no allocation meets all constraints together; it becomes feasible without "
+            + " or without ".join(parts)
+        )
+    return (
+        "no allocation meets all constraints together, and dropping any one family "
+        f"({', '.join(feasible_without)}) is not enough"
+    )

@@ -5,6 +5,7 @@ with PuLP; here cvxpy + HiGHS MILP), with the same objective, shares, capacity a
 rows as ``planner.routing.optimize``.  It grows with the number of queries, not distinct queries,
 so it is a reference for tests and the scale benchmark, not a planner.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,9 +17,13 @@ from planner.routing._lp import MILP_OPTIONS, silence_highs_banner
 from planner.routing.plan import PlanData
 
 
-def solve_per_query(data: PlanData, objective: str = "paper", zeta: float = 0.5,
-                    min_accuracy: float | None = None,
-                    time_limit_s: float | None = None) -> dict:
+def solve_per_query(
+    data: PlanData,
+    objective: str = "paper",
+    zeta: float = 0.5,
+    min_accuracy: float | None = None,
+    time_limit_s: float | None = None,
+) -> dict:
     """Solve per query; returns status, objective value (as ``Plan.objective_value``),
     per-query arm indices (input order) and seconds."""
     silence_highs_banner()
@@ -39,8 +44,7 @@ def solve_per_query(data: PlanData, objective: str = "paper", zeta: float = 0.5,
             mask = np.flatnonzero(data.arm_system == s)
             cons.append(cp.sum(cp.multiply(data.device_s[qg][:, mask], x[:, mask])) <= cap)
     if min_accuracy is not None:
-        cons.append(cp.sum(cp.multiply(data.acc_tokens[qg] / data.total_tokens, x))
-                    >= min_accuracy)
+        cons.append(cp.sum(cp.multiply(data.acc_tokens[qg] / data.total_tokens, x)) >= min_accuracy)
     problem = cp.Problem(cp.Minimize(cp.sum(cp.multiply(cost, x))), cons)
     opts = dict(MILP_OPTIONS)
     if time_limit_s is not None:
@@ -49,11 +53,22 @@ def solve_per_query(data: PlanData, objective: str = "paper", zeta: float = 0.5,
     problem.solve(solver=cp.HIGHS, highs_options=opts)
     seconds = time.perf_counter() - t0
     if x.value is None:
-        return {"status": problem.status, "objective_value": None, "query_arm": None,
-                "seconds": seconds}
+        return {
+            "status": problem.status,
+            "objective_value": None,
+            "query_arm": None,
+            "seconds": seconds,
+        }
     query_arm = np.argmax(np.rint(x.value), axis=1)
     alloc = data.alloc_from_query_arms(query_arm)
-    value = (data.paper_objective(alloc, zeta) if objective == "paper"
-             else float(np.sum(alloc * data.energy_j)))
-    return {"status": problem.status, "objective_value": value, "query_arm": query_arm,
-            "seconds": seconds}
+    value = (
+        data.paper_objective(alloc, zeta)
+        if objective == "paper"
+        else float(np.sum(alloc * data.energy_j))
+    )
+    return {
+        "status": problem.status,
+        "objective_value": value,
+        "query_arm": query_arm,
+        "seconds": seconds,
+    }

@@ -4,6 +4,7 @@ Queries are aggregated into groups of identical (input tokens, output tokens, ta
 allocation is a (groups x arms) matrix of query counts.  A plan's figures are all computed
 from its allocation here, so optimised plans and baselines are measured the same way.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.routing.arms import Arm
-from planner.fleet.spec import Fleet
 from planner.fits.curves import total_interval
+from planner.fleet.spec import Fleet
+from planner.routing.arms import Arm
 from planner.workload.load import Workload
 
 
@@ -39,9 +40,10 @@ class PlanData:
         self.energy_j = np.column_stack([a.energy_j(self.tin, self.tout) for a in arms])
         self.runtime_s = np.column_stack([a.runtime_s(self.tin, self.tout) for a in arms])
         self.in_range = np.column_stack([a.in_range(self.tin, self.tout) for a in arms])
-        self.acc_pct = np.column_stack([
-            np.array([a.accuracy_for(t) for t in tasks], dtype=float) for a in arms])
-        self.acc_tokens = self.acc_pct * self.tokens[:, None]   # a = A_K(task) * (tin + tout)
+        self.acc_pct = np.column_stack(
+            [np.array([a.accuracy_for(t) for t in tasks], dtype=float) for a in arms]
+        )
+        self.acc_tokens = self.acc_pct * self.tokens[:, None]  # a = A_K(task) * (tin + tout)
         self.models = sorted({a.model for a in arms})
         self.systems = sorted({a.system for a in arms})
         self.arm_model = np.array([self.models.index(a.model) for a in arms])
@@ -50,7 +52,7 @@ class PlanData:
         self.device_s = self.runtime_s * self.devices_per_instance[None, :]
         self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
         mean_device_s = float(self.count @ self.device_s.mean(axis=1)) / max(self.n_queries, 1)
-        self.device_scale = mean_device_s if mean_device_s > 0 else 1.0   # for row scaling
+        self.device_scale = mean_device_s if mean_device_s > 0 else 1.0  # for row scaling
         self.min_queries = self._min_queries()
 
     @property
@@ -118,8 +120,10 @@ class PlanData:
         if e_max <= 0:
             e_max = float(np.max(np.abs(self.energy_j)))
         a_max = float(np.max(self.acc_tokens))
-        return (self.energy_j / (e_max if e_max > 0 else 1.0),
-                self.acc_tokens / (a_max if a_max > 0 else 1.0))
+        return (
+            self.energy_j / (e_max if e_max > 0 else 1.0),
+            self.acc_tokens / (a_max if a_max > 0 else 1.0),
+        )
 
     def capacity_use(self, alloc: np.ndarray) -> np.ndarray:
         """Device-seconds used per system."""
@@ -131,13 +135,16 @@ class PlanData:
         out = []
         served = np.rint(np.asarray(alloc, dtype=float).sum(axis=1)).astype(np.int64)
         if np.any(served != self.count) or np.any(np.asarray(alloc) < 0):
-            out.append(f"serves {int(served.sum())} queries, not each of the "
-                       f"{self.n_queries} exactly once")
+            out.append(
+                f"serves {int(served.sum())} queries, not each of the {self.n_queries} exactly once"
+            )
         used = self.capacity_use(alloc)
         for s, system in enumerate(self.systems):
             if used[s] > self.capacity_device_s[s] * (1 + 1e-6) + 1e-9:
-                out.append(f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
-                           f"device-hours < {used[s] / 3600:.3g} used")
+                out.append(
+                    f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
+                    f"device-hours < {used[s] / 3600:.3g} used"
+                )
         served = np.bincount(self.arm_model, weights=alloc.sum(axis=0), minlength=len(self.models))
         for model, need in self.min_queries.items():
             got = served[self.models.index(model)] if model in self.models else 0
@@ -164,7 +171,7 @@ class Plan:
     zeta: float | None = None
     min_accuracy: float | None = None
     violations: list[str] = field(default_factory=list)
-    row_alloc: np.ndarray | None = field(repr=False, default=None)   # rows x arms, if known
+    row_alloc: np.ndarray | None = field(repr=False, default=None)  # rows x arms, if known
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -178,18 +185,23 @@ class Plan:
     def assignments(self) -> pd.DataFrame:
         """One row per input query, in input order, with the (model, system) serving it."""
         d = self.data
-        arm = (d.query_arms_from_rows(self.row_alloc) if self.row_alloc is not None
-               else d.query_arms(self.alloc))
+        arm = (
+            d.query_arms_from_rows(self.row_alloc)
+            if self.row_alloc is not None
+            else d.query_arms(self.alloc)
+        )
         _, rows = d.query_groups()
         q = d.workload.queries
-        return pd.DataFrame({
-            "row": rows + 1,
-            "input_tokens": q["input_tokens"].to_numpy()[rows],
-            "output_tokens": q["output_tokens"].to_numpy()[rows],
-            "task": q["task"].to_numpy()[rows],
-            "model": np.array([a.model for a in d.arms], dtype=object)[arm],
-            "system": np.array([a.system for a in d.arms], dtype=object)[arm],
-        })
+        return pd.DataFrame(
+            {
+                "row": rows + 1,
+                "input_tokens": q["input_tokens"].to_numpy()[rows],
+                "output_tokens": q["output_tokens"].to_numpy()[rows],
+                "task": q["task"].to_numpy()[rows],
+                "model": np.array([a.model for a in d.arms], dtype=object)[arm],
+                "system": np.array([a.system for a in d.arms], dtype=object)[arm],
+            }
+        )
 
 
 def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
@@ -207,8 +219,9 @@ def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple
         if curve.coef_cov is None:
             return (math.nan, math.nan)
         if used.any():
-            total, _, hi = total_interval(curve, data.tin[used], data.tout[used],
-                                          alloc[used, k].astype(float), level=0.95)
+            total, _, hi = total_interval(
+                curve, data.tin[used], data.tout[used], alloc[used, k].astype(float), level=0.95
+            )
             halves.append(hi - total)
     half = math.sqrt(sum(h * h for h in halves))
     return (energy_j - half, energy_j + half)
@@ -224,13 +237,27 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
     rows = []
     for k, arm in enumerate(data.arms):
         label = arm.label()
-        rows.append({
-            **{key: label[key] for key in ("model", "system", "form", "energy_kind",
-                                           "energy_sources", "is_estimated")},
-            "queries": int(round(queries[k])), "energy_j": float(energy[k]),
-            "runtime_s": float(runtime[k]), "device_hours": float(device_h[k]),
-            "out_of_range_queries": int(round(out_of_range[k])), "notes": label["notes"],
-        })
+        rows.append(
+            {
+                **{
+                    key: label[key]
+                    for key in (
+                        "model",
+                        "system",
+                        "form",
+                        "energy_kind",
+                        "energy_sources",
+                        "is_estimated",
+                    )
+                },
+                "queries": int(round(queries[k])),
+                "energy_j": float(energy[k]),
+                "runtime_s": float(runtime[k]),
+                "device_hours": float(device_h[k]),
+                "out_of_range_queries": int(round(out_of_range[k])),
+                "notes": label["notes"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -240,12 +267,16 @@ def plan_warnings(data: PlanData, alloc: np.ndarray) -> list[str]:
     out = []
     outside = int(round(float((a * ~data.in_range).sum())))
     if outside:
-        out.append(f"{outside} queries are served by arms whose fits did not cover their "
-                   "token counts (extrapolated)")
+        out.append(
+            f"{outside} queries are served by arms whose fits did not cover their "
+            "token counts (extrapolated)"
+        )
     negative = int(round(float((a * (data.energy_j < 0)).sum())))
     if negative:
-        out.append(f"{negative} queries have a negative predicted energy (an unclipped paper-"
-                   "form fit); their energy counts as negative")
+        out.append(
+            f"{negative} queries have a negative predicted energy (an unclipped paper-"
+            "form fit); their energy counts as negative"
+        )
     used = a.sum(axis=0) > 0
     estimated = [arm.name for arm, u in zip(data.arms, used) if u and arm.is_estimated]
     if estimated:
@@ -255,17 +286,34 @@ def plan_warnings(data: PlanData, alloc: np.ndarray) -> list[str]:
     return out
 
 
-def make_plan(data: PlanData, alloc: np.ndarray, *, name: str, status: str = "optimal",
-              message: str = "", objective_value: float | None = None,
-              solve_seconds: float = 0.0, **extra) -> Plan:
+def make_plan(
+    data: PlanData,
+    alloc: np.ndarray,
+    *,
+    name: str,
+    status: str = "optimal",
+    message: str = "",
+    objective_value: float | None = None,
+    solve_seconds: float = 0.0,
+    **extra,
+) -> Plan:
     """A Plan with every figure computed from the allocation."""
     alloc = np.asarray(alloc)
     energy = float(np.sum(alloc * data.energy_j))
     return Plan(
-        name=name, status=status, message=message, objective_value=objective_value,
-        solve_seconds=solve_seconds, energy_j=energy,
+        name=name,
+        status=status,
+        message=message,
+        objective_value=objective_value,
+        solve_seconds=solve_seconds,
+        energy_j=energy,
         energy_ci_j=energy_interval(data, alloc, energy),
         runtime_s=float(np.sum(alloc * data.runtime_s)),
         accuracy=float(np.sum(alloc * data.acc_tokens)) / max(data.total_tokens, 1e-300),
-        arms=arms_table(data, alloc), alloc=alloc, data=data,
-        violations=data.violations(alloc), warnings=plan_warnings(data, alloc), **extra)
+        arms=arms_table(data, alloc),
+        alloc=alloc,
+        data=data,
+        violations=data.violations(alloc),
+        warnings=plan_warnings(data, alloc),
+        **extra,
+    )

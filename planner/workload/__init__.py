@@ -4,6 +4,7 @@ workloads (``synthetic``) and the token histogram (``histogram``).
 The public names below load on first use: ``synthetic`` and ``histogram`` need numpy
 alone, and the dashboard draws its first chart from them before pandas is imported.
 """
+
 from importlib import import_module
 
 _PUBLIC = {

@@ -4,6 +4,7 @@ Row numbers are 1-based as a user sees them: for CSV "data row N" (the header ro
 counted), for JSONL "line N" of the file (blank lines counted), for a JSON list
 "record N", for Parquet "row N".
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,16 @@ import pandas as pd
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 MAX_TOKENS = 1_000_000
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 class WorkloadError(ValueError):
@@ -91,8 +100,10 @@ def _decode(data: bytes, file: str) -> str:
 def _records_frame(records: list, file: str, label) -> pd.DataFrame:
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
-            raise WorkloadError(f"{file}: {label(i)}: expected an object with named fields, "
-                                f"got {type(rec).__name__}")
+            raise WorkloadError(
+                f"{file}: {label(i)}: expected an object with named fields, "
+                f"got {type(rec).__name__}"
+            )
     return pd.DataFrame.from_records(records)
 
 
@@ -128,8 +139,9 @@ def _read_csv(text: str, file: str) -> pd.DataFrame:
         with warnings.catch_warnings():
             # index_col=False: rows longer than the header are an error, not an index
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                                index_col=False)
+            frame = pd.read_csv(
+                io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False
+            )
     except pd.errors.EmptyDataError as exc:
         raise WorkloadError(f"{file}: empty file (no header and no rows)") from exc
     except pd.errors.ParserWarning as exc:
@@ -142,8 +154,10 @@ def _read_csv(text: str, file: str) -> pd.DataFrame:
     for name in header:
         key = name.strip().lower()
         if key in seen:
-            raise WorkloadError(f"{file}: header row: column {name!r} appears more than once "
-                                f"(also as {seen[key]!r})")
+            raise WorkloadError(
+                f"{file}: header row: column {name!r} appears more than once "
+                f"(also as {seen[key]!r})"
+            )
         seen[key] = name
     return frame
 
@@ -154,8 +168,10 @@ def _long_row(text: str, sep: str) -> str:
     width = len(next(rows, []))
     for i, row in enumerate(rows, start=1):
         if len(row) > width:
-            return (f"data row {i} (header row not counted): {len(row)} fields, but the "
-                    f"header has {width}")
+            return (
+                f"data row {i} (header row not counted): {len(row)} fields, but the "
+                f"header has {width}"
+            )
     return "a data row has more fields than the header"
 
 
@@ -163,13 +179,15 @@ def _read_parquet(data: bytes, file: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for a corrupt file
-        raise WorkloadError(f"{file}: cannot read as Parquet: "
-                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                            ) from exc
+        raise WorkloadError(
+            f"{file}: cannot read as Parquet: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
 
 
-def read_table(source, *, name: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[pd.DataFrame, str, RowLabels]:
+def read_table(
+    source, *, name: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[pd.DataFrame, str, RowLabels]:
     """(raw table, file label, row labels); raises WorkloadError for anything unreadable."""
     data, file = _read_bytes(source, name, max_bytes)
     if not data.strip():

@@ -9,6 +9,7 @@ a transformers tokenizer the caller names (a local path; a hub id only with
 ``allow_download``).  Every problem becomes a ``WorkloadError`` naming the file, the row and
 what is wrong; nothing is dropped or repaired silently.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,24 +20,49 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.workload.synthetic import synthetic_tokens
 from planner.workload.formats import (
-    DEFAULT_MAX_BYTES, MAX_TOKENS, RowLabels, WorkloadError, read_table,
+    DEFAULT_MAX_BYTES,
+    MAX_TOKENS,
+    RowLabels,
+    WorkloadError,
+    read_table,
 )
+from planner.workload.synthetic import synthetic_tokens
 
 __all__ = [
-    "Workload", "WorkloadError", "load_workload", "synthetic_workload",
-    "DEFAULT_MAX_BYTES", "MAX_TOKENS", "DEFAULT_TASK",
+    "Workload",
+    "WorkloadError",
+    "load_workload",
+    "synthetic_workload",
+    "DEFAULT_MAX_BYTES",
+    "MAX_TOKENS",
+    "DEFAULT_TASK",
 ]
 
 DEFAULT_TASK = "general"
-INPUT_COLUMNS = ("input_tokens", "prompt_tokens", "num_input_tokens", "n_input_tokens",
-                 "tin", "input_len", "input_length", "number of input tokens")
-OUTPUT_COLUMNS = ("output_tokens", "completion_tokens", "num_output_tokens",
-                  "n_output_tokens", "tout", "output_len", "output_length",
-                  "number of output tokens", "output token limit")
+INPUT_COLUMNS = (
+    "input_tokens",
+    "prompt_tokens",
+    "num_input_tokens",
+    "n_input_tokens",
+    "tin",
+    "input_len",
+    "input_length",
+    "number of input tokens",
+)
+OUTPUT_COLUMNS = (
+    "output_tokens",
+    "completion_tokens",
+    "num_output_tokens",
+    "n_output_tokens",
+    "tout",
+    "output_len",
+    "output_length",
+    "number of output tokens",
+    "output token limit",
+)
 COUNT_COLUMNS = ("count", "n_queries", "repeats")
-MAX_COUNT = 10**12          # repeats of one row; more is a corrupt file, not a workload
+MAX_COUNT = 10**12  # repeats of one row; more is a corrupt file, not a workload
 TASK_COLUMNS = ("task", "category")
 PROMPT_TEXT = (("prompt",), ("question",), ("instruction", "input"), ("instruction",))
 RESPONSE_TEXT = ("response", "completion", "answer", "output")
@@ -80,15 +106,16 @@ def _find(columns: dict[str, str], names) -> str | None:
     return None
 
 
-def _check_ints(values: pd.Series, column: str, file: str, label: RowLabels,
-                minimum: int) -> np.ndarray:
+def _check_ints(
+    values: pd.Series, column: str, file: str, label: RowLabels, minimum: int
+) -> np.ndarray:
     """Integers in [minimum, MAX_TOKENS]; the first bad row is named, with how many are bad."""
-    if values.dtype.kind in "iu" and len(values):   # the usual case, checked vectorised
+    if values.dtype.kind in "iu" and len(values):  # the usual case, checked vectorised
         ints = values.to_numpy()
         top = MAX_COUNT if column == "count" else min(MAX_TOKENS, MAX_COUNT)
         if ints.min() >= minimum and ints.max() <= top:
             return ints.astype(np.int64)
-    raw = values.to_numpy(dtype=object)   # else row by row, to name the first bad one
+    raw = values.to_numpy(dtype=object)  # else row by row, to name the first bad one
     problems: list[tuple[int, str]] = []
     out = np.zeros(len(raw), dtype=np.int64)
     for i, v in enumerate(raw):
@@ -154,14 +181,17 @@ def _load_tokenizer(tokenizer, allow_download: bool):
     try:
         from transformers import AutoTokenizer
     except ImportError as exc:
-        raise WorkloadError("counting tokens from text needs transformers installed "
-                            "(pip install transformers)") from exc
+        raise WorkloadError(
+            "counting tokens from text needs transformers installed (pip install transformers)"
+        ) from exc
     try:
         return AutoTokenizer.from_pretrained(str(tokenizer), local_files_only=not allow_download)
     except Exception as exc:
         hint = "" if allow_download else " (local files only; allow downloads to fetch a hub id)"
-        raise WorkloadError(f"cannot load tokenizer {str(tokenizer)!r}{hint}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        raise WorkloadError(
+            f"cannot load tokenizer {str(tokenizer)!r}{hint}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
 
 
 def _token_column(frame, columns, names, text_cols, what, file, label, tokenizer, allow_dl):
@@ -172,15 +202,20 @@ def _token_column(frame, columns, names, text_cols, what, file, label, tokenizer
         if tokenizer is None:
             raise WorkloadError(
                 f"{file}: no {what} token column ({', '.join(names[:2])}) but text column(s) "
-                f"{', '.join(text_cols)}: name a tokenizer (a local path) to count tokens")
+                f"{', '.join(text_cols)}: name a tokenizer (a local path) to count tokens"
+            )
         counts = _count_tokens(_texts(frame, text_cols, file, label), tokenizer, allow_dl, file)
         too_big = np.flatnonzero(counts > MAX_TOKENS)
         if len(too_big):
-            raise WorkloadError(f"{file}: {label(int(too_big[0]))}: {what} text is "
-                                f"absurd (over {MAX_TOKENS:,} tokens)")
+            raise WorkloadError(
+                f"{file}: {label(int(too_big[0]))}: {what} text is "
+                f"absurd (over {MAX_TOKENS:,} tokens)"
+            )
         return counts
-    raise WorkloadError(f"{file}: missing column for {what} tokens: expected one of "
-                        f"{', '.join(names)} (found: {', '.join(frame.columns.astype(str))})")
+    raise WorkloadError(
+        f"{file}: missing column for {what} tokens: expected one of "
+        f"{', '.join(names)} (found: {', '.join(frame.columns.astype(str))})"
+    )
 
 
 def _text_columns(columns: dict[str, str], options) -> tuple[str, ...]:
@@ -191,33 +226,63 @@ def _text_columns(columns: dict[str, str], options) -> tuple[str, ...]:
     return ()
 
 
-def load_workload(source, *, name: str | None = None, tokenizer=None,
-                  max_bytes: int = DEFAULT_MAX_BYTES, allow_download: bool = False) -> Workload:
+def load_workload(
+    source,
+    *,
+    name: str | None = None,
+    tokenizer=None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    allow_download: bool = False,
+) -> Workload:
     """Read a workload file (path or file-like with a ``name``) into a validated ``Workload``."""
     frame, file, label = read_table(source, name=name, max_bytes=max_bytes)
     columns: dict[str, str] = {}
     for c in frame.columns:
         key = str(c).strip().lower()
         if key in columns:
-            raise WorkloadError(f"{file}: columns {columns[key]!r} and {c!r} differ only in "
-                                "case or spaces: which one is meant is unclear")
+            raise WorkloadError(
+                f"{file}: columns {columns[key]!r} and {c!r} differ only in "
+                "case or spaces: which one is meant is unclear"
+            )
         columns[key] = c
     prompt_cols = _text_columns(columns, PROMPT_TEXT)
     response_cols = _text_columns(columns, RESPONSE_TEXT)
     if _find(columns, OUTPUT_COLUMNS) is None and response_cols == prompt_cols[1:2]:
         response_cols = ()  # Alpaca's 'input' is prompt text; 'output' is the response
-    tin = _token_column(frame, columns, INPUT_COLUMNS, prompt_cols, "input", file, label,
-                        tokenizer, allow_download)
-    tout = _token_column(frame, columns, OUTPUT_COLUMNS, response_cols, "output", file, label,
-                         tokenizer, allow_download)
+    tin = _token_column(
+        frame, columns, INPUT_COLUMNS, prompt_cols, "input", file, label, tokenizer, allow_download
+    )
+    tout = _token_column(
+        frame,
+        columns,
+        OUTPUT_COLUMNS,
+        response_cols,
+        "output",
+        file,
+        label,
+        tokenizer,
+        allow_download,
+    )
     count_col = _find(columns, COUNT_COLUMNS)
-    count = (_check_ints(frame[count_col], count_col, file, label, 1) if count_col
-             else np.ones(len(frame), dtype=np.int64))
+    count = (
+        _check_ints(frame[count_col], count_col, file, label, 1)
+        if count_col
+        else np.ones(len(frame), dtype=np.int64)
+    )
     task_col = _find(columns, TASK_COLUMNS)
-    task = (frame[task_col].fillna(DEFAULT_TASK).astype(str).str.strip()
-            .replace("", DEFAULT_TASK).to_numpy() if task_col else DEFAULT_TASK)
-    queries = pd.DataFrame({"input_tokens": tin, "output_tokens": tout, "task": task,
-                            "count": count})
+    task = (
+        frame[task_col]
+        .fillna(DEFAULT_TASK)
+        .astype(str)
+        .str.strip()
+        .replace("", DEFAULT_TASK)
+        .to_numpy()
+        if task_col
+        else DEFAULT_TASK
+    )
+    queries = pd.DataFrame(
+        {"input_tokens": tin, "output_tokens": tout, "task": task, "count": count}
+    )
     notes = []
     if (tin == 0).any() or (tout == 0).any():
         notes.append(f"{int(((tin == 0) | (tout == 0)).sum())} rows have zero tokens")
@@ -227,10 +292,20 @@ def load_workload(source, *, name: str | None = None, tokenizer=None,
 def synthetic_workload(kind: str, n_queries: int, seed: int = 0) -> Workload:
     """A seeded made-up workload shaped like chat, math or code queries (one row per query)."""
     cols = synthetic_tokens(kind, n_queries, seed)
-    queries = pd.DataFrame({"input_tokens": cols[0], "output_tokens": cols[1],
-                            "task": kind, "count": np.ones(int(n_queries), dtype=np.int64)})
-    return Workload(queries=queries, name=f"synthetic-{kind}-{n_queries}-seed{seed}",
-                    source=None, notes=[f"synthetic {kind} workload (seed {seed}), not measured"])
+    queries = pd.DataFrame(
+        {
+            "input_tokens": cols[0],
+            "output_tokens": cols[1],
+            "task": kind,
+            "count": np.ones(int(n_queries), dtype=np.int64),
+        }
+    )
+    return Workload(
+        queries=queries,
+        name=f"synthetic-{kind}-{n_queries}-seed{seed}",
+        source=None,
+        notes=[f"synthetic {kind} workload (seed {seed}), not measured"],
+    )
 
 
 def workload_from_frame(frame: pd.DataFrame, name: str = "workload") -> Workload:

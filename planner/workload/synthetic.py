@@ -1,5 +1,6 @@
 """Synthetic workload shapes as token-count arrays, with numpy only (no pandas), so the
 dashboard can draw a synthetic workload before its heavier imports."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,9 @@ SYNTHETIC_SHAPES = {
 def synthetic_tokens(kind: str, n_queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(input tokens, output tokens) of a seeded made-up workload, one entry per query."""
     if kind not in SYNTHETIC_SHAPES:
-        raise ValueError(f"unknown synthetic workload {kind!r}: use one of "
-                         f"{', '.join(SYNTHETIC_SHAPES)}")
+        raise ValueError(
+            f"unknown synthetic workload {kind!r}: use one of {', '.join(SYNTHETIC_SHAPES)}"
+        )
     if int(n_queries) < 1:
         raise ValueError(f"n_queries must be at least 1, got {n_queries}")
     rng = np.random.default_rng(seed)

@@ -1,4 +1,5 @@
 """Fixtures for the dashboard tests: stores holding the shared reference data."""
+
 from __future__ import annotations
 
 import pytest

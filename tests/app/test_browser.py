@@ -4,6 +4,7 @@ Open the app (a fresh store, so the reference catalogue), choose the catalogue, 
 workload through the file input, move zeta, see the headline figures change, download the
 allocation, visit every page; screenshots go to artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,22 +14,28 @@ from pathlib import Path
 
 import pytest
 
-from app_pages.launch import (PROJECT_ROOT, chromium_launch_options, chromium_path, running_app,
-                              wait_idle)
+from app_pages.launch import (
+    PROJECT_ROOT,
+    chromium_launch_options,
+    chromium_path,
+    running_app,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 # The shared reference data, where the clone sits beside ../shared (optional here).
-SHARED_SWEEPS = (PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024"
-                 / "systems-sweeps.csv")
+SHARED_SWEEPS = PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024" / "systems-sweeps.csv"
 N_ROWS = 400
 
 
 @pytest.fixture(scope="module")
 def browser():
     if chromium_path() is None:
-        pytest.skip("no chromium on this machine (Debian: apt-get install chromium); "
-                    "playwright install cannot download browsers here")
+        pytest.skip(
+            "no chromium on this machine (Debian: apt-get install chromium); "
+            "playwright install cannot download browsers here"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(**chromium_launch_options())
@@ -122,13 +129,17 @@ def download_report(page) -> None:
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name=re.compile("HTML report")).click()
     html = Path(info.value.path()).read_text()
-    assert len(html) > 3_000_000 and "<script src=" not in html   # plotly.js embedded
+    assert len(html) > 3_000_000 and "<script src=" not in html  # plotly.js embedded
     assert "browser-workload.csv" in html and "Assumptions" in html
 
 
 def visit_every_page(page) -> None:
-    for title, name in (("Trade-offs", "04-tradeoffs"), ("Models", "05-models"),
-                        ("Export", "06-export"), ("Measurements", "07-measurements")):
+    for title, name in (
+        ("Trade-offs", "04-tradeoffs"),
+        ("Models", "05-models"),
+        ("Export", "06-export"),
+        ("Measurements", "07-measurements"),
+    ):
         go_to(page, title)
         if title in ("Trade-offs", "Models"):
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
@@ -149,7 +160,7 @@ def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
         move_zeta(page)
         download_allocation(page, tmp_path / "allocation.csv")
         visit_every_page(page)
-        if SHARED_SWEEPS.exists():   # then import it on the Measurements page and plan on it
+        if SHARED_SWEEPS.exists():  # then import it on the Measurements page and plan on it
             import_and_fit(page)
         page.close()
 
@@ -158,10 +169,12 @@ def import_and_fit(page) -> None:
     """Upload the shared sweeps file on the Measurements page, then plan from the store."""
     page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(SHARED_SWEEPS))
     # the upload finishes in the background: submit only once the file is listed
-    page.locator('[data-testid="stFileChipName"]',
-                 has_text="systems-sweeps.csv").first.wait_for(timeout=60_000)
-    page.wait_for_function("() => !document.querySelector("
-                           "'[data-testid=\"stFileUploader\"] [role=\"progressbar\"]')")
+    page.locator('[data-testid="stFileChipName"]', has_text="systems-sweeps.csv").first.wait_for(
+        timeout=60_000
+    )
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stFileUploader"] [role="progressbar"]\')'
+    )
     page.get_by_role("button", name="Import").click()
     page.get_by_text("Imported systems-sweeps.csv").first.wait_for(timeout=60_000)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
@@ -174,6 +187,7 @@ def import_and_fit(page) -> None:
     shot(page, "09-models-store")
     go_to(page, "Planner")
     page.get_by_text(re.compile("Fits: Fits of the measurements in store")).first.wait_for(
-        timeout=120_000)
+        timeout=120_000
+    )
     wait_idle(page)
     shot(page, "10-planner-store")

@@ -2,8 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app_pages.context import (ENV_VAR, StorePathError, check_store_path,
-                               resolve_store_path)
+from app_pages.context import ENV_VAR, StorePathError, check_store_path, resolve_store_path
 from measure.paths import DEFAULT_DB_PATH
 
 
@@ -21,11 +20,14 @@ def test_abbreviated_option_is_not_taken_for_db():
     assert resolve_store_path(["--d", "/x/a.duckdb"], {}) == DEFAULT_DB_PATH
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("", "Enter the path"),
-    ("notes.txt", "does not look like a store"),
-    ("/no/such/folder/s.duckdb", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "Enter the path"),
+        ("notes.txt", "does not look like a store"),
+        ("/no/such/folder/s.duckdb", "does not exist"),
+    ],
+)
 def test_bad_store_paths_are_named(text, problem):
     with pytest.raises(StorePathError, match=problem):
         check_store_path(text)

@@ -1,22 +1,30 @@
 """The dashboard's tiny sweep (real tiny model, real store) and store switching."""
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import local_sweep
 from app_pages.context import ENV_VAR
 from measure.store import Store
-from tests.app.test_pages import APP, TIMEOUT, problems
 from tests.app.rendering import shown
+from tests.app.test_pages import APP, TIMEOUT, problems
 
 
-@pytest.mark.parametrize("inputs, outputs, trials, problem", [
-    ("8, x", "8", 2, "'x' is not a whole number"),
-    ("8", "0", 2, "outside 1..2048"),
-    ("", "8", 2, "at least one"),
-    ("8", "8", 30, "between 1 and 25"),
-    (", ".join(str(i) for i in range(1, 10)), ", ".join(str(i) for i in range(1, 10)), 2,
-     "81 \\(input, output\\) cells"),
-])
+@pytest.mark.parametrize(
+    "inputs, outputs, trials, problem",
+    [
+        ("8, x", "8", 2, "'x' is not a whole number"),
+        ("8", "0", 2, "outside 1..2048"),
+        ("", "8", 2, "at least one"),
+        ("8", "8", 30, "between 1 and 25"),
+        (
+            ", ".join(str(i) for i in range(1, 10)),
+            ", ".join(str(i) for i in range(1, 10)),
+            2,
+            "81 \\(input, output\\) cells",
+        ),
+    ],
+)
 def test_bad_sweep_settings_are_named(inputs, outputs, trials, problem):
     with pytest.raises(local_sweep.SweepInputError, match=problem):
         local_sweep.sweep_request(inputs, outputs, trials, "")
@@ -59,12 +67,13 @@ def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
     at.sidebar.button(key="switch_store").click().run()
     assert not problems(at)
     assert str(other) in shown(at.sidebar.caption[0].value)
-    assert "no such file yet" in shown(at.sidebar.caption[0].value)   # a typo is not silent
+    assert "no such file yet" in shown(at.sidebar.caption[0].value)  # a typo is not silent
     assert at.session_state["store_path"] == str(other)
 
 
-def test_switching_to_a_file_that_is_not_duckdb_keeps_the_app_working(monkeypatch, store_path,
-                                                                        tmp_path):
+def test_switching_to_a_file_that_is_not_duckdb_keeps_the_app_working(
+    monkeypatch, store_path, tmp_path
+):
     monkeypatch.setenv(ENV_VAR, str(store_path))
     bad = tmp_path / "notes.duckdb"
     bad.write_text("not a database\n")
@@ -77,15 +86,15 @@ def test_switching_to_a_file_that_is_not_duckdb_keeps_the_app_working(monkeypatc
 
 
 @pytest.mark.parametrize("page", ["app_pages/planner_page.py", "app_pages/measurements_page.py"])
-def test_starting_on_an_unreadable_store_names_it_without_a_traceback(monkeypatch, tmp_path,
-                                                                      page):
+def test_starting_on_an_unreadable_store_names_it_without_a_traceback(monkeypatch, tmp_path, page):
     bad = tmp_path / "broken.duckdb"
     bad.write_text("not a database\n")
     monkeypatch.setenv(ENV_VAR, str(bad))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page(page).run()
     assert not at.exception
-    assert any("broken.duckdb" in shown(e.value)
-               and "Switch to another store" in shown(e.value)
-               for e in at.sidebar.error)
-    assert at.sidebar.text_input(key="store_path_input")   # the way out is still drawn
+    assert any(
+        "broken.duckdb" in shown(e.value) and "Switch to another store" in shown(e.value)
+        for e in at.sidebar.error
+    )
+    assert at.sidebar.text_input(key="store_path_input")  # the way out is still drawn

@@ -1,4 +1,5 @@
 """Importing uploaded measurement files into a real store, and the views of them."""
+
 import pandas as pd
 
 from app_pages import measurement_views as views
@@ -28,8 +29,7 @@ def test_malformed_upload_names_file_and_line_and_writes_nothing(store_path):
     assert Store(store_path).measurements().empty
 
 
-def test_conflicting_system_name_is_explained_in_the_page_words(shared_reference_dir,
-                                                                 store_path):
+def test_conflicting_system_name_is_explained_in_the_page_words(shared_reference_dir, store_path):
     data = (shared_reference_dir / "swing-a100-grid.csv").read_bytes()
     outcome = import_measurement_upload("grid.csv", data, store_path, system="elsewhere")
     assert not outcome.ok
@@ -56,10 +56,20 @@ def test_views_mark_estimated_and_filter(reference_store):
 
 
 def test_per_query_divides_batch_energy():
-    df = pd.DataFrame({"model": ["m"], "system": ["s"], "energy_source": ["nvml"],
-                       "flags": [[]], "input_tokens": [10], "output_tokens": [10],
-                       "runtime_s": [4.0], "gpu_energy_j": [100.0], "cpu_energy_j": [20.0],
-                       "batch_size": [4]})
+    df = pd.DataFrame(
+        {
+            "model": ["m"],
+            "system": ["s"],
+            "energy_source": ["nvml"],
+            "flags": [[]],
+            "input_tokens": [10],
+            "output_tokens": [10],
+            "runtime_s": [4.0],
+            "gpu_energy_j": [100.0],
+            "cpu_energy_j": [20.0],
+            "batch_size": [4],
+        }
+    )
     out = views.per_query(df)
     assert out.loc[0, "energy_j"] == 30.0 and out.loc[0, "runtime_s"] == 1.0
     assert out.loc[0, "energy_per_token_j"] == 1.5

@@ -1,4 +1,5 @@
 """The real app under streamlit.testing's AppTest: every page, uploads, zeta, downloads."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -9,9 +10,13 @@ from app_pages.context import ENV_VAR
 from tests.app.rendering import shown
 
 APP = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app.py")
-PAGES = ("app_pages/planner_page.py", "app_pages/tradeoffs_page.py",
-         "app_pages/models_page.py", "app_pages/measurements_page.py",
-         "app_pages/export_page.py")
+PAGES = (
+    "app_pages/planner_page.py",
+    "app_pages/tradeoffs_page.py",
+    "app_pages/models_page.py",
+    "app_pages/measurements_page.py",
+    "app_pages/export_page.py",
+)
 TIMEOUT = 120
 
 
@@ -110,19 +115,23 @@ def test_an_uploaded_name_is_shown_literally_not_as_markdown(monkeypatch, store_
     upload(at, "a_[b](c).csv", b"input_tokens,output_tokens\n5,7\n")
     captions = [c.value for c in at.caption if "queries" in shown(c.value)]
     assert any("a_[b](c).csv: 1 queries" in shown(c) for c in captions), captions
-    assert not any("[b](c)" in c for c in captions)     # the source escapes the link
+    assert not any("[b](c)" in c for c in captions)  # the source escapes the link
 
 
-@pytest.mark.parametrize("name, data, expected", [
-    ("cols.csv", b"a,b\n1,2\n", "missing column for input tokens"),
-    ("neg.csv", b"input_tokens,output_tokens\n5,5\n5,-3\n", "data row 2"),
-    ("text.csv", b"input_tokens,output_tokens\n5,five\n", "'five' is not a number"),
-    ("empty.csv", b"", "empty"),
-    ("latin1.csv", b"input_tokens,output_tokens,task\n5,5,caf\xe9\n", "not UTF-8"),
-    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8"),
-])
-def test_bad_upload_shows_a_message_and_keeps_planning(monkeypatch, store_path, name, data,
-                                                        expected):
+@pytest.mark.parametrize(
+    "name, data, expected",
+    [
+        ("cols.csv", b"a,b\n1,2\n", "missing column for input tokens"),
+        ("neg.csv", b"input_tokens,output_tokens\n5,5\n5,-3\n", "data row 2"),
+        ("text.csv", b"input_tokens,output_tokens\n5,five\n", "'five' is not a number"),
+        ("empty.csv", b"", "empty"),
+        ("latin1.csv", b"input_tokens,output_tokens,task\n5,5,caf\xe9\n", "not UTF-8"),
+        ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8"),
+    ],
+)
+def test_bad_upload_shows_a_message_and_keeps_planning(
+    monkeypatch, store_path, name, data, expected
+):
     at = fresh_app(monkeypatch, store_path)
     upload(at, name, data)
     assert not at.exception
@@ -137,8 +146,7 @@ def test_too_large_upload_is_refused(monkeypatch, store_path):
     monkeypatch.setattr(uploads, "MAX_WORKLOAD_BYTES", 100)
     at = fresh_app(monkeypatch, store_path)
     upload(at, "big.csv", b"input_tokens,output_tokens\n" + b"1,2\n" * 100)
-    assert any("big.csv" in shown(e.value) and "limit" in shown(e.value)
-               for e in at.error)
+    assert any("big.csv" in shown(e.value) and "limit" in shown(e.value) for e in at.error)
 
 
 def test_infeasible_settings_name_the_constraint(monkeypatch, store_path):
@@ -146,9 +154,10 @@ def test_infeasible_settings_name_the_constraint(monkeypatch, store_path):
     at.radio(key="objective").set_value("energy").run()
     at.number_input(key="min_accuracy").set_value(99.0).run()
     assert not at.exception
-    assert any("No plan meets these settings" in shown(e.value)
-               and "accuracy" in shown(e.value)
-               for e in at.error), problems(at)
+    assert any(
+        "No plan meets these settings" in shown(e.value) and "accuracy" in shown(e.value)
+        for e in at.error
+    ), problems(at)
 
 
 def test_export_page_offers_three_downloads(monkeypatch, store_path):
@@ -170,7 +179,7 @@ def test_measurement_upload_through_the_page(monkeypatch, store_path, shared_ref
     assert any(s.label == "Imported systems-sweeps.csv" for s in at.status)
     flags = [t for t in at.table if "negative_cpu_energy" in str(t.value)]
     assert flags, "the import summary names the flagged rows"
-    assert len(at.get("plotly_chart")) == 2      # the new rows are plotted at once
+    assert len(at.get("plotly_chart")) == 2  # the new rows are plotted at once
     caption = shown(at.sidebar.caption[0].value)
     assert caption.endswith("measurements") and "0 measurements" not in caption
 
@@ -187,10 +196,16 @@ def test_bad_measurement_upload_is_reported(monkeypatch, store_path):
 def test_huge_count_is_planned_without_a_per_query_csv(monkeypatch, store_path):
     at = fresh_app(monkeypatch, store_path)
     at.number_input(key="devices").set_value(5000).run()
-    upload(at, "many.csv", b"input_tokens,output_tokens,count,task\n"
-                           b"10,20,3000000,<script>alert(1)</script>\n30,40,3,=SUM(A1)\n")
+    upload(
+        at,
+        "many.csv",
+        b"input_tokens,output_tokens,count,task\n"
+        b"10,20,3000000,<script>alert(1)</script>\n30,40,3,=SUM(A1)\n",
+    )
     assert not problems(at), problems(at)
     assert allocation(at)["queries"].sum() == 3_000_003
-    assert not at.get("download_button")   # no 3-million-row CSV built on a click
-    assert any("up to 1,000,000 queries" in shown(i.value) and "3,000,003" in shown(i.value)
-               for i in at.info)
+    assert not at.get("download_button")  # no 3-million-row CSV built on a click
+    assert any(
+        "up to 1,000,000 queries" in shown(i.value) and "3,000,003" in shown(i.value)
+        for i in at.info
+    )

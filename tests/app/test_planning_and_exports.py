@@ -1,4 +1,5 @@
 """The Planner page's plain functions, the cached bundle, and the exports, on real solves."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,8 @@ import pytest
 from app_pages import exports, planning, sources
 from app_pages.bundle import PlannerBundle
 from app_pages.plan_state import PlanContext
-from planner.routing.arms import build_arms
 from planner.fleet.spec import Fleet, FleetError
+from planner.routing.arms import build_arms
 from planner.workload.load import load_workload, synthetic_workload
 
 
@@ -21,15 +22,24 @@ def catalogue():
     return sources.catalogue_reports()
 
 
-def make_context(catalogue, workload, settings=planning.PlanSettings()) -> PlanContext:
+def make_context(catalogue, workload, settings=None) -> PlanContext:
+    settings = settings or planning.PlanSettings()
     models, systems = planning.arm_models_and_systems(catalogue.reports)
     table = planning.accuracy_frame(models, catalogue.devices_per_instance)
     fd = planning.fleet_dict(table, systems, settings)
     fleet = Fleet.from_dict(fd)
     arms = build_arms(catalogue.reports, fleet)
-    return PlanContext(catalogue, None, settings, workload, fleet, fd, arms,
-                       PlannerBundle(arms, workload, fleet),
-                       sources.estimated_arms(catalogue.reports))
+    return PlanContext(
+        catalogue,
+        None,
+        settings,
+        workload,
+        fleet,
+        fd,
+        arms,
+        PlannerBundle(arms, workload, fleet),
+        sources.estimated_arms(catalogue.reports),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +48,7 @@ def ctx(catalogue):
 
 
 def test_accuracy_defaults_under_both_files_names():
-    table = planning.accuracy_frame(["Llama-2 (7B)", "Llama-2-7b-chat-hf", "my-llm"],
-                                    {"my-llm": 2})
+    table = planning.accuracy_frame(["Llama-2 (7B)", "Llama-2-7b-chat-hf", "my-llm"], {"my-llm": 2})
     scores = dict(zip(table["model"], table["accuracy"]))
     assert scores["Llama-2 (7B)"] == scores["Llama-2-7b-chat-hf"] == 50.97
     assert math.isnan(scores["my-llm"])
@@ -61,10 +70,22 @@ def test_fleet_from_the_page_settings(catalogue):
 
 
 def test_headline_deltas_against_a_baseline():
-    plan = {"facility_kwh": 5.0, "co2e_g": 2000.0, "cost": 0.75, "accuracy": 60.0,
-            "runtime_s": 7200.0, "name": "plan"}
-    base = {"facility_kwh": 10.0, "co2e_g": 4000.0, "cost": 1.5, "accuracy": 62.5,
-            "runtime_s": 3600.0, "name": "common practice"}
+    plan = {
+        "facility_kwh": 5.0,
+        "co2e_g": 2000.0,
+        "cost": 0.75,
+        "accuracy": 60.0,
+        "runtime_s": 7200.0,
+        "name": "plan",
+    }
+    base = {
+        "facility_kwh": 10.0,
+        "co2e_g": 4000.0,
+        "cost": 1.5,
+        "accuracy": 62.5,
+        "runtime_s": 3600.0,
+        "name": "common practice",
+    }
     metrics = {m["label"]: m for m in planning.headline(plan, base)}
     assert metrics["Energy (kWh)"]["delta"] == "-50.0%"
     assert metrics["CO2e (kg)"]["value"] == "2"
@@ -92,6 +113,7 @@ def test_allocation_and_comparison_tables(ctx):
     assert table["queries"].sum() == 300 and (table["queries"] > 0).all()
     assert table["share_%"].sum() == pytest.approx(100)
     from planner.report.summary import compare
+
     cmp = planning.comparison_table(compare(plan, ctx.bundle.baselines(), ctx.fleet))
     assert {"plan", "facility kWh", "plan saves %", "energy source"} <= set(cmp.columns)
     assert len(cmp) == 1 + len(ctx.bundle.baselines())
@@ -125,18 +147,17 @@ def test_html_report_is_self_contained_and_escapes_names(catalogue):
     ctx = make_context(catalogue, wl)
     plan = ctx.bundle.solve("paper", 0.5)
     frontier = ctx.bundle.zeta_frontier((0.0, 0.5, 1.0))
-    page = exports.html_bytes(ctx, plan, ctx.bundle.baselines(), frontier,
-                              [0.0, 0.5, 1.0]).decode()
+    page = exports.html_bytes(ctx, plan, ctx.bundle.baselines(), frontier, [0.0, 0.5, 1.0]).decode()
     assert "<script>alert('x')</script>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<script src=" not in page and '<link rel="stylesheet" href="http' not in page
     assert len(page) > 3_000_000  # plotly.js embedded, once
-    assert page.count("Plotly.newPlot") == 5   # workload, allocation, comparison, frontier, zeta
+    assert page.count("Plotly.newPlot") == 5  # workload, allocation, comparison, frontier, zeta
     assert "Assumptions" in page and "Wilkins" in page and "zeta" in page
 
 
 def test_mixed_energy_kinds_are_flagged(ctx, catalogue):
-    assert planning.mixes_energy_kinds(ctx.arms)   # best available: paper (gpu) + default (total)
+    assert planning.mixes_energy_kinds(ctx.arms)  # best available: paper (gpu) + default (total)
     default_only = build_arms(catalogue.of_form("default"), ctx.fleet, form="default")
     assert not planning.mixes_energy_kinds(default_only)
 
@@ -144,8 +165,9 @@ def test_mixed_energy_kinds_are_flagged(ctx, catalogue):
 EVIL_MODEL = "</script><img src=x onerror=alert(1)>"
 
 
-def test_uploaded_model_names_are_escaped_and_a_missing_score_is_named(shared_reference_dir,
-                                                                       tmp_path):
+def test_uploaded_model_names_are_escaped_and_a_missing_score_is_named(
+    shared_reference_dir, tmp_path
+):
     from app_pages import uploads
 
     text = (shared_reference_dir / "systems-sweeps.csv").read_text()
@@ -164,18 +186,27 @@ def test_uploaded_model_names_are_escaped_and_a_missing_score_is_named(shared_re
     fleet = Fleet.from_dict(fd)
     arms = build_arms(rs.reports, fleet)
     wl = synthetic_workload("chat", 100, seed=1)
-    ctx = PlanContext(rs, None, planning.PlanSettings(), wl, fleet, fd, arms,
-                      PlannerBundle(arms, wl, fleet), sources.estimated_arms(rs.reports))
+    ctx = PlanContext(
+        rs,
+        None,
+        planning.PlanSettings(),
+        wl,
+        fleet,
+        fd,
+        arms,
+        PlannerBundle(arms, wl, fleet),
+        sources.estimated_arms(rs.reports),
+    )
     plan = ctx.bundle.solve("paper", 0.5)
     page = exports.html_bytes(ctx, plan, ctx.bundle.baselines()).decode()
     assert EVIL_MODEL not in page and "<img src=x" not in page and "<b>M1</b>" not in page
-    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page   # named, escaped
+    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page  # named, escaped
 
 
 def test_allocation_csv_defuses_spreadsheet_formulas(catalogue):
-    csv = b"input_tokens,output_tokens,task\n30,400,=HYPERLINK(\"http://x\")\n8,20,@cmd\n8,20,chat\n"
+    csv = b'input_tokens,output_tokens,task\n30,400,=HYPERLINK("http://x")\n8,20,@cmd\n8,20,chat\n'
     wl = load_workload(io.BytesIO(csv), name="f.csv")
     plan = make_context(catalogue, wl).bundle.solve("paper", 0.5)
     out = pd.read_csv(io.BytesIO(exports.assignments_csv(plan)))
-    assert list(out["task"]) == ["'=HYPERLINK(\"http://x\")", "'@cmd", "chat"]
+    assert list(out["task"]) == ['\'=HYPERLINK("http://x")', "'@cmd", "chat"]
     assert list(out["input_tokens"]) == [30, 8, 8]

@@ -1,4 +1,5 @@
 """Fits from the catalogue and from a real store, and the charts of one fit."""
+
 import math
 
 import pytest
@@ -37,8 +38,11 @@ def test_coefficients_side_by_side(catalogue):
 def test_store_fits_and_measured_vs_predicted(reference_store):
     rs = sources.store_reports(reference_store)
     assert rs.kind == sources.KIND_STORE and str(reference_store) in rs.label
-    report = next(r for r in rs.reports if r.model == "Llama-2-7b-chat-hf"
-                  and r.target == "energy" and r.form == "default")
+    report = next(
+        r
+        for r in rs.reports
+        if r.model == "Llama-2-7b-chat-hf" and r.target == "energy" and r.form == "default"
+    )
     points = model_views.arm_points(Store(reference_store).measurements(), report)
     assert len(points) == report.n
     fig = model_views.measured_vs_predicted(report, points)
@@ -58,7 +62,10 @@ def test_heatmap_outlines_what_was_measured(catalogue):
     assert "sweeps at tin = 38 and tout = 32" in outline.name
     z = model_views.heatmap(sweeps).data[0].z
     assert all(math.isfinite(v) for row in z for v in row)
-    grid = next(r for r in catalogue.reports if r.system == "argonne-swing"
-                and r.target == "energy" and r.form == "default")
+    grid = next(
+        r
+        for r in catalogue.reports
+        if r.system == "argonne-swing" and r.target == "energy" and r.form == "default"
+    )
     box = model_views.heatmap(grid).data[1]
     assert list(box.x) == [8.0, 2048.0, 2048.0, 8.0, 8.0] and box.name == "measured range"

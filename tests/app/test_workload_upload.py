@@ -1,4 +1,5 @@
 """Workload uploads: a valid file of each format, and every kind of bad file named clearly."""
+
 import io
 import json
 
@@ -23,17 +24,31 @@ def test_valid_csv_jsonl_and_parquet():
     assert parquet.ok and parquet.value.n_queries == 5
 
 
-@pytest.mark.parametrize("name, data, expected", [
-    ("cols.csv", b"a,b\n1,2\n", ["cols.csv", "input"]),
-    ("neg.csv", b"input_tokens,output_tokens\n5,5\n5,-3\n", ["neg.csv", "row 2", "output_tokens"]),
-    ("text.csv", b"input_tokens,output_tokens\n5,five\n", ["text.csv", "row 1", "output_tokens"]),
-    ("empty.csv", b"", ["empty.csv", "empty"]),
-    ("header-only.csv", b"input_tokens,output_tokens\n", ["header-only.csv"]),
-    ("latin1.csv", "input_tokens,output_tokens,task\n5,5,caf\xe9\n".encode("latin-1"),
-     ["latin1.csv", "UTF-8"]),
-    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01", ["image.csv"]),
-    ("huge.csv", b"input_tokens,output_tokens\n1,2000000\n", ["huge.csv", "row 1"]),
-])
+@pytest.mark.parametrize(
+    "name, data, expected",
+    [
+        ("cols.csv", b"a,b\n1,2\n", ["cols.csv", "input"]),
+        (
+            "neg.csv",
+            b"input_tokens,output_tokens\n5,5\n5,-3\n",
+            ["neg.csv", "row 2", "output_tokens"],
+        ),
+        (
+            "text.csv",
+            b"input_tokens,output_tokens\n5,five\n",
+            ["text.csv", "row 1", "output_tokens"],
+        ),
+        ("empty.csv", b"", ["empty.csv", "empty"]),
+        ("header-only.csv", b"input_tokens,output_tokens\n", ["header-only.csv"]),
+        (
+            "latin1.csv",
+            "input_tokens,output_tokens,task\n5,5,caf\xe9\n".encode("latin-1"),
+            ["latin1.csv", "UTF-8"],
+        ),
+        ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01", ["image.csv"]),
+        ("huge.csv", b"input_tokens,output_tokens\n1,2000000\n", ["huge.csv", "row 1"]),
+    ],
+)
 def test_bad_uploads_name_file_row_and_problem(name, data, expected):
     outcome = read_workload_upload(name, data)
     assert not outcome.ok and outcome.value is None

@@ -1,4 +1,5 @@
 """Sweeps of the built-in tiny model on this CPU, in process (a few seconds in all)."""
+
 from __future__ import annotations
 
 import json
@@ -9,17 +10,33 @@ from unittest import mock
 import pyRAPL
 import pytest
 
-from measure.sweep.harness import (SweepConfig, SweepError, cell_stop_reason, grid_order, run_sweep,
-                             runtime_ci_halfwidth_s)
 from measure.meters import rapl
-from measure.sweep.shards import read_shard
 from measure.store import Store
+from measure.sweep.harness import (
+    SweepConfig,
+    SweepError,
+    cell_stop_reason,
+    grid_order,
+    run_sweep,
+    runtime_ci_halfwidth_s,
+)
+from measure.sweep.shards import read_shard
 
 
 def config(tmp_path, **overrides) -> SweepConfig:
-    base = dict(system="test-cpu", inputs=[8, 32], outputs=[4, 12], max_trials=2, min_trials=2,
-                ci_halfwidth_s=10.0, db=tmp_path / "store.duckdb", shard_dir=tmp_path / "shards",
-                warmup=1, show_progress=False, ingest_every_s=0.0)
+    base = dict(
+        system="test-cpu",
+        inputs=[8, 32],
+        outputs=[4, 12],
+        max_trials=2,
+        min_trials=2,
+        ci_halfwidth_s=10.0,
+        db=tmp_path / "store.duckdb",
+        shard_dir=tmp_path / "shards",
+        warmup=1,
+        show_progress=False,
+        ingest_every_s=0.0,
+    )
     base.update(overrides)
     return SweepConfig(**base)
 
@@ -34,11 +51,15 @@ def test_tiny_sweep_lands_rows_with_provenance_and_exact_tokens(tmp_path):
 
     rows = Store(cfg.db).measurements()
     assert len(rows) == 8 and rows.trial_key.is_unique
-    assert (rows.output_tokens_generated == rows.output_tokens).all()      # exactly tout
-    assert sorted(set(zip(rows.input_tokens, rows.output_tokens))) == [(8, 4), (8, 12), (32, 4),
-                                                                      (32, 12)]
+    assert (rows.output_tokens_generated == rows.output_tokens).all()  # exactly tout
+    assert sorted(set(zip(rows.input_tokens, rows.output_tokens))) == [
+        (8, 4),
+        (8, 12),
+        (32, 4),
+        (32, 12),
+    ]
     assert set(rows.model) == {"tiny-llama"} and set(rows.system) == {"test-cpu"}
-    assert set(rows.energy_source) == {"estimated"}       # labelled, never passed off as measured
+    assert set(rows.energy_source) == {"estimated"}  # labelled, never passed off as measured
     assert set(rows.batch_size) == {2} and set(rows.n_gpus) == {0}
     assert set(rows.kv_cache) == {True} and set(rows.dtype) == {"float32"}
     assert (rows.cpu_energy_j > 0).all() and rows.gpu_energy_j.isna().all()
@@ -72,23 +93,36 @@ def constant_power_rapl(tmp_path, monkeypatch):
     monkeypatch.setattr(rapl, "POWERCAP_ROOT", zone.parent)
     origin = time.perf_counter()
     with mock.patch.object(pyRAPL, "Sensor", autospec=True) as sensor_cls:
-        sensor_cls.return_value.energy.side_effect = \
-            lambda: [25e6 * (time.perf_counter() - origin), -1]     # uJ; no DRAM domain
+        sensor_cls.return_value.energy.side_effect = lambda: [
+            25e6 * (time.perf_counter() - origin),
+            -1,
+        ]  # uJ; no DRAM domain
         yield 25.0
 
 
-def test_short_trials_repeat_inside_one_window_and_idle_is_subtracted(tmp_path,
-                                                                     constant_power_rapl):
-    cfg = config(tmp_path, inputs=[8], outputs=[4], kv_cache=False, min_window_s=0.5,
-                 idle_s=0.2, max_trials=2, min_trials=2, threads=1, meters="rapl")
-    result = run_sweep(cfg)                        # one generation: ~10 ms << 0.5 s
+def test_short_trials_repeat_inside_one_window_and_idle_is_subtracted(
+    tmp_path, constant_power_rapl
+):
+    cfg = config(
+        tmp_path,
+        inputs=[8],
+        outputs=[4],
+        kv_cache=False,
+        min_window_s=0.5,
+        idle_s=0.2,
+        max_trials=2,
+        min_trials=2,
+        threads=1,
+        meters="rapl",
+    )
+    result = run_sweep(cfg)  # one generation: ~10 ms << 0.5 s
     shard = read_shard(result.shard_path)
     assert result.energy_source == "rapl" and len(shard.trials) == 2
-    for trial in shard.trials:                     # every metered window was long enough
+    for trial in shard.trials:  # every metered window was long enough
         assert trial["repetitions"] > 1
         assert trial["repetitions"] * trial["runtime_s"] >= cfg.min_window_s
     rows = Store(cfg.db).measurements()
-    assert (rows.runtime_s < 0.5).all()                          # per generation, not per window
+    assert (rows.runtime_s < 0.5).all()  # per generation, not per window
     assert shard.header["provenance"]["torch_threads"] == 1
     assert set(rows.kv_cache) == {False} and (rows.output_tokens_generated == 4).all()
     assert set(rows.energy_source) == {"rapl"}
@@ -97,8 +131,8 @@ def test_short_trials_repeat_inside_one_window_and_idle_is_subtracted(tmp_path,
     assert shard.header["idle_power_w"]["cpu:package-0"] == pytest.approx(25.0, rel=0.05)
     assert (rows.cpu_energy_j.abs() < 0.1 * 25.0 * rows.runtime_s).all()
     idle = Store(cfg.db).startup_phases().set_index("phase").loc["idle"]
-    assert idle.cpu_energy_j == pytest.approx(25.0 * idle.runtime_s, rel=0.05)   # raw
-    assert idle.runtime_s >= cfg.min_window_s     # idle_s 0.2 s is below what the meter resolves
+    assert idle.cpu_energy_j == pytest.approx(25.0 * idle.runtime_s, rel=0.05)  # raw
+    assert idle.runtime_s >= cfg.min_window_s  # idle_s 0.2 s is below what the meter resolves
 
 
 def test_stop_after_trial_in_flight_then_resume_without_duplicates(tmp_path):
@@ -124,7 +158,7 @@ def test_stop_after_trial_in_flight_then_resume_without_duplicates(tmp_path):
     assert len(Store(cfg.db).runs()) == 1
 
     third = run_sweep(config(tmp_path, max_trials=3, min_trials=3, resume=True))
-    assert third.new_trials == 0 and third.rows_in_store == 12   # nothing left to do
+    assert third.new_trials == 0 and third.rows_in_store == 12  # nothing left to do
 
 
 def read_shard_trials(tmp_path):
@@ -142,13 +176,16 @@ def test_named_runs_refuse_overwrite_and_changed_settings(tmp_path):
         run_sweep(config(tmp_path, inputs=[8], outputs=[4, 8], run_id="my run", resume=True))
 
 
-@pytest.mark.parametrize("overrides, problem", [
-    ({"inputs": []}, "inputs must be positive"),
-    ({"outputs": [0, 8]}, "outputs must be positive"),
-    ({"max_trials": 0}, "max_trials must be at least 1"),
-    ({"ci_halfwidth_s": 0}, "ci_halfwidth_s must be positive"),
-    ({"dtype": "int3"}, "unknown dtype"),
-])
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({"inputs": []}, "inputs must be positive"),
+        ({"outputs": [0, 8]}, "outputs must be positive"),
+        ({"max_trials": 0}, "max_trials must be at least 1"),
+        ({"ci_halfwidth_s": 0}, "ci_halfwidth_s must be positive"),
+        ({"dtype": "int3"}, "unknown dtype"),
+    ],
+)
 def test_config_errors_name_the_setting(tmp_path, overrides, problem):
     with pytest.raises(SweepError, match=problem):
         config(tmp_path, **overrides).validated()
@@ -159,7 +196,7 @@ def test_confidence_interval_stopping_rule():
     # n = 3, sd = 0.1: t(0.975, 2) = 4.303 -> 4.303 * 0.1 / sqrt(3)
     assert runtime_ci_halfwidth_s([0.9, 1.0, 1.1]) == pytest.approx(0.24841, rel=1e-4)
     cfg = SweepConfig(max_trials=5, min_trials=3, ci_halfwidth_s=0.3).validated()
-    assert cell_stop_reason([0.9, 1.0], cfg) is None                  # below min_trials
+    assert cell_stop_reason([0.9, 1.0], cfg) is None  # below min_trials
     assert cell_stop_reason([0.9, 1.0, 1.1], cfg) == "ci"
     assert cell_stop_reason([0.1, 1.0, 2.0], cfg) is None
     assert cell_stop_reason([0.1, 1.0, 2.0, 0.1, 2.0], cfg) == "max_trials"
@@ -175,7 +212,7 @@ def test_grid_order_is_seeded():
 def test_a_run_killed_before_its_header_was_written_starts_afresh(tmp_path):
     shard_dir = tmp_path / "shards"
     shard_dir.mkdir()
-    (shard_dir / "early.jsonl").write_text('{"type": "header", "run_id": "ea')   # torn
+    (shard_dir / "early.jsonl").write_text('{"type": "header", "run_id": "ea')  # torn
     result = run_sweep(config(tmp_path, inputs=[8], outputs=[4], run_id="early", resume=True))
     shard = read_shard(result.shard_path)
     assert shard.run_id == "early" and shard.complete and len(shard.trials) == 2

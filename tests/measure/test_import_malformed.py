@@ -1,4 +1,5 @@
 """Malformed files: a message naming file and line, exit code 1, and an unchanged store."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -8,8 +9,10 @@ from measure.__main__ import main
 from measure.importers.paper import MalformedFileError, import_file
 from measure.store import Store
 
-HEADER = ("Phase,Runtime (s),CPU Energy (J),GPU Energy (J),Number of Output Tokens,"
-          "Number of Input Tokens,Iteration,Model,Number of GPUs,Prompt,Batch Size,System")
+HEADER = (
+    "Phase,Runtime (s),CPU Energy (J),GPU Energy (J),Number of Output Tokens,"
+    "Number of Input Tokens,Iteration,Model,Number of GPUs,Prompt,Batch Size,System"
+)
 GOOD_ROWS = [
     "tokenizer,0.4,0.8,11.5,32,0,0,Falcon (7B),1,startup,32,Palmetto Intel+V100",
     'start-inference-A-0,7.6,44.2,729.2,32,8,0,Falcon (7B),1,"two\nlines",32,Palmetto Intel+V100',
@@ -35,37 +38,76 @@ def _bad_field(field: str, value: str) -> str:
 
 CASES = {
     # name: (file bytes, expected line, words the message must contain)
-    "too_many_fields": (_with_row(GOOD_ROWS[2] + ",extra").encode(), 6,
-                        ["13 fields", "12 columns"]),
-    "too_few_fields": (_with_row("start-inference-B-0,1.0,2.0").encode(), 6,
-                       ["3 fields", "12 columns"]),
-    "missing_input_tokens": (_good_text().replace("Number of Input Tokens", "Input").encode(), 1,
-                             ["missing required column", "Number of Input Tokens"]),
-    "missing_energy_columns": (_good_text().replace(" Energy (J)", " Power (W)").encode(), 1,
-                               ["missing required column", "energy column"]),
-    "non_numeric_tokens": (_bad_field("Number of Input Tokens", "eight").encode(), 6,
-                           ["Number of Input Tokens", "not a number", "'eight'"]),
-    "negative_tokens": (_bad_field("Number of Output Tokens", "-32").encode(), 6,
-                        ["Number of Output Tokens", "negative"]),
-    "absurd_tokens": (_bad_field("Number of Input Tokens", "99999999999999999999").encode(), 6,
-                      ["Number of Input Tokens", "absurdly large"]),
-    "fractional_tokens": (_bad_field("Number of Input Tokens", "8.5").encode(), 6,
-                          ["not a whole number", "'8.5'"]),
-    "non_numeric_runtime": (_bad_field("Runtime (s)", "fast").encode(), 6,
-                            ["Runtime (s)", "not a number"]),
-    "non_numeric_energy": (_bad_field("GPU Energy (J)", "n/a").encode(), 6,
-                           ["GPU Energy (J)", "not a number"]),
+    "too_many_fields": (
+        _with_row(GOOD_ROWS[2] + ",extra").encode(),
+        6,
+        ["13 fields", "12 columns"],
+    ),
+    "too_few_fields": (
+        _with_row("start-inference-B-0,1.0,2.0").encode(),
+        6,
+        ["3 fields", "12 columns"],
+    ),
+    "missing_input_tokens": (
+        _good_text().replace("Number of Input Tokens", "Input").encode(),
+        1,
+        ["missing required column", "Number of Input Tokens"],
+    ),
+    "missing_energy_columns": (
+        _good_text().replace(" Energy (J)", " Power (W)").encode(),
+        1,
+        ["missing required column", "energy column"],
+    ),
+    "non_numeric_tokens": (
+        _bad_field("Number of Input Tokens", "eight").encode(),
+        6,
+        ["Number of Input Tokens", "not a number", "'eight'"],
+    ),
+    "negative_tokens": (
+        _bad_field("Number of Output Tokens", "-32").encode(),
+        6,
+        ["Number of Output Tokens", "negative"],
+    ),
+    "absurd_tokens": (
+        _bad_field("Number of Input Tokens", "99999999999999999999").encode(),
+        6,
+        ["Number of Input Tokens", "absurdly large"],
+    ),
+    "fractional_tokens": (
+        _bad_field("Number of Input Tokens", "8.5").encode(),
+        6,
+        ["not a whole number", "'8.5'"],
+    ),
+    "non_numeric_runtime": (
+        _bad_field("Runtime (s)", "fast").encode(),
+        6,
+        ["Runtime (s)", "not a number"],
+    ),
+    "non_numeric_energy": (
+        _bad_field("GPU Energy (J)", "n/a").encode(),
+        6,
+        ["GPU Energy (J)", "not a number"],
+    ),
     "empty_file": (b"", 1, ["empty"]),
     "blank_lines_only": (b"\n\n  \n", 1, ["empty"]),
     "header_only": ((HEADER + "\n").encode(), 2, ["no data rows"]),
     "not_utf8": (_good_text().replace("short", "caf\u00e9").encode("latin-1"), 5, ["UTF-8"]),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 3, ["NUL"]),
-    "not_csv_json": (b'{"runs": [{"model": "x", "energy": 1}]}\n', 1,
-                     ["not one of the paper's energy CSV formats"]),
-    "unterminated_quote": (_with_row('start-inference-B-0,1.0,2.0,3.0,32,8,0,M,1,"open,32,S')
-                           .encode(), 6, ["not valid CSV"]),
-    "unknown_energy_unit": (_good_text().replace("CPU Energy (J)", "CPU Energy (cal)").encode(),
-                            1, ["unknown energy unit", "cal"]),
+    "not_csv_json": (
+        b'{"runs": [{"model": "x", "energy": 1}]}\n',
+        1,
+        ["not one of the paper's energy CSV formats"],
+    ),
+    "unterminated_quote": (
+        _with_row('start-inference-B-0,1.0,2.0,3.0,32,8,0,M,1,"open,32,S').encode(),
+        6,
+        ["not valid CSV"],
+    ),
+    "unknown_energy_unit": (
+        _good_text().replace("CPU Energy (J)", "CPU Energy (cal)").encode(),
+        1,
+        ["unknown energy unit", "cal"],
+    ),
     "duplicate_column": (_good_text().replace("Iteration", "Model").encode(), 1, ["duplicate"]),
 }
 
@@ -86,7 +128,8 @@ def populated(tmp_path, store_path):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_malformed_file_names_file_and_line_and_leaves_store_unchanged(
-        case, populated, tmp_path, capsys):
+    case, populated, tmp_path, capsys
+):
     data, line, words = CASES[case]
     path = tmp_path / f"{case}.csv"
     path.write_bytes(data)

@@ -1,4 +1,5 @@
 """Synthetic files for the shapes not in ../shared: per-GPU columns, totals, bounds, options."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,11 @@ from measure.__main__ import main
 from measure.importers.paper import MalformedFileError, import_file, parse_file
 from measure.store import Store
 
-MULTI_HEADER = ("Timestamp,Phase,Runtime (s),GPU-0 Energy (mJ),GPU-1 Energy (mJ),"
-                "GPU-2 Energy (mJ),Output Token Limit,Number of Input Tokens,Iteration,Model,"
-                "Number of GPUs,Prompt,Total Number of Tokens,Batch Size,System")
+MULTI_HEADER = (
+    "Timestamp,Phase,Runtime (s),GPU-0 Energy (mJ),GPU-1 Energy (mJ),"
+    "GPU-2 Energy (mJ),Output Token Limit,Number of Input Tokens,Iteration,Model,"
+    "Number of GPUs,Prompt,Total Number of Tokens,Batch Size,System"
+)
 
 
 def _write(tmp_path, name, text):
@@ -25,9 +28,9 @@ def multi_gpu_file(tmp_path):
         MULTI_HEADER,  # line 1
         "1715265729.2,tokenizer,0.33,16443,14922,16148,32,0,0,falcon-40b,3,startup,0,32,"
         "argonne-swing",  # line 2
-        '1715265990.1,start-inference-H-8,6.04,767612,783445,792081,8,1024,8,falcon-40b,3,'
+        "1715265990.1,start-inference-H-8,6.04,767612,783445,792081,8,1024,8,falcon-40b,3,"
         '"#include <alloca.h>\n#include <limits.h>\n#include <",1031,32,argonne-swing',  # 3-5
-        '1715266003.1,start-inference-H-32,13.6,2627009,2627183,2562345,32,1024,32,falcon-40b,3,'
+        "1715266003.1,start-inference-H-32,13.6,2627009,2627183,2562345,32,1024,32,falcon-40b,3,"
         '"say ""hi""",1054,32,argonne-swing',  # line 6
     ]
     return _write(tmp_path, "falcon-40b-argonne-swing-3.csv", "\n".join(rows) + "\n")
@@ -52,8 +55,10 @@ def test_multi_gpu_columns_are_summed_and_kept_per_device(tmp_path, store_path):
 
 
 def test_n_gpus_from_per_gpu_columns_when_no_count_column(tmp_path, store_path):
-    text = ("Phase,Runtime (s),GPU-0 Energy (J),GPU-1 Energy (J),Number of Output Tokens,"
-            "Number of Input Tokens,Model\ninference-1,2.0,100,120,16,8,m\n")
+    text = (
+        "Phase,Runtime (s),GPU-0 Energy (J),GPU-1 Energy (J),Number of Output Tokens,"
+        "Number of Input Tokens,Model\ninference-1,2.0,100,120,16,8,m\n"
+    )
     import_file(_write(tmp_path, "two.csv", text), Store(store_path), system="box")
     row = Store(store_path).measurements().iloc[0]
     assert row["n_gpus"] == 2 and row["gpu_energy_j"] == pytest.approx(220.0)
@@ -61,12 +66,16 @@ def test_n_gpus_from_per_gpu_columns_when_no_count_column(tmp_path, store_path):
 
 
 def test_total_column_disagreeing_with_per_gpu_sum_is_flagged(tmp_path, store_path):
-    header = ("Phase,Runtime (s),GPU Energy (J),GPU-0 Energy (mJ),GPU-1 Energy (mJ),"
-              "Number of Output Tokens,Number of Input Tokens,Model,System")
-    rows = [header,
-            "inference-a,10,200.5,100000,100000,8,8,m,s",   # 0.25% off: fine
-            "inference-b,10,210,100000,100000,8,8,m,s",     # 5% off: flagged
-            "inference-c,10,,100000,100000,8,8,m,s"]        # no total: nothing to check
+    header = (
+        "Phase,Runtime (s),GPU Energy (J),GPU-0 Energy (mJ),GPU-1 Energy (mJ),"
+        "Number of Output Tokens,Number of Input Tokens,Model,System"
+    )
+    rows = [
+        header,
+        "inference-a,10,200.5,100000,100000,8,8,m,s",  # 0.25% off: fine
+        "inference-b,10,210,100000,100000,8,8,m,s",  # 5% off: flagged
+        "inference-c,10,,100000,100000,8,8,m,s",
+    ]  # no total: nothing to check
     summary = import_file(_write(tmp_path, "t.csv", "\n".join(rows)), Store(store_path))
     assert summary.flag_counts == {"gpu_total_mismatch": 1}
     stored = Store(store_path).measurements().set_index("phase")
@@ -75,10 +84,12 @@ def test_total_column_disagreeing_with_per_gpu_sum_is_flagged(tmp_path, store_pa
 
 
 def test_per_gpu_values_for_fewer_gpus_than_in_use_are_flagged(tmp_path, store_path):
-    text = ("Phase,Runtime (s),GPU-0 Energy (J),GPU-1 Energy (J),GPU-2 Energy (J),"
-            "Number of GPUs,Number of Output Tokens,Number of Input Tokens,Model,System\n"
-            "inference-a,1,100,100,,2,8,8,m,s\n"     # 2 GPUs in use, third cell blank: fine
-            "inference-b,1,100,,,2,8,8,m,s\n")       # one value for 2 GPUs: sum is short
+    text = (
+        "Phase,Runtime (s),GPU-0 Energy (J),GPU-1 Energy (J),GPU-2 Energy (J),"
+        "Number of GPUs,Number of Output Tokens,Number of Input Tokens,Model,System\n"
+        "inference-a,1,100,100,,2,8,8,m,s\n"  # 2 GPUs in use, third cell blank: fine
+        "inference-b,1,100,,,2,8,8,m,s\n"
+    )  # one value for 2 GPUs: sum is short
     summary = import_file(_write(tmp_path, "c.csv", text), Store(store_path))
     assert summary.flag_counts == {"gpu_count_mismatch": 1}
     rows = Store(store_path).measurements().set_index("phase")
@@ -88,19 +99,27 @@ def test_per_gpu_values_for_fewer_gpus_than_in_use_are_flagged(tmp_path, store_p
 
 
 def test_implausible_power_and_other_flags(tmp_path, store_path):
-    header = ("Phase,Runtime (s),CPU Energy (J),GPU Energy (J),Number of GPUs,"
-              "Number of Output Tokens,Number of Input Tokens,Model,System")
-    rows = [header,
-            "inference-cpu,1.0,5000,100,1,8,8,m,s",      # 5 kW CPU
-            "inference-gpu,1.0,10,1500,1,8,8,m,s",       # 1.5 kW on one GPU
-            "inference-4gpu,1.0,10,3000,4,8,8,m,s",      # 750 W per GPU: plausible
-            "inference-zero,0,10,100,1,8,8,m,s",
-            "inference-neg,1.0,10,-5,1,8,8,m,s",
-            "inference-none,1.0,,,1,8,8,m,s"]
+    header = (
+        "Phase,Runtime (s),CPU Energy (J),GPU Energy (J),Number of GPUs,"
+        "Number of Output Tokens,Number of Input Tokens,Model,System"
+    )
+    rows = [
+        header,
+        "inference-cpu,1.0,5000,100,1,8,8,m,s",  # 5 kW CPU
+        "inference-gpu,1.0,10,1500,1,8,8,m,s",  # 1.5 kW on one GPU
+        "inference-4gpu,1.0,10,3000,4,8,8,m,s",  # 750 W per GPU: plausible
+        "inference-zero,0,10,100,1,8,8,m,s",
+        "inference-neg,1.0,10,-5,1,8,8,m,s",
+        "inference-none,1.0,,,1,8,8,m,s",
+    ]
     summary = import_file(_write(tmp_path, "p.csv", "\n".join(rows)), Store(store_path))
     assert summary.flag_counts == {
-        "implausible_cpu_power": 1, "implausible_gpu_power": 1, "missing_energy": 1,
-        "negative_gpu_energy": 1, "nonpositive_runtime": 1}
+        "implausible_cpu_power": 1,
+        "implausible_gpu_power": 1,
+        "missing_energy": 1,
+        "negative_gpu_energy": 1,
+        "nonpositive_runtime": 1,
+    }
     flags = Store(store_path).measurements().set_index("phase")["flags"].map(list)
     assert flags["inference-cpu"] == ["implausible_cpu_power"]
     assert flags["inference-gpu"] == ["implausible_gpu_power"]
@@ -128,8 +147,20 @@ def test_file_without_system_column_needs_system(tmp_path, store_path):
 
 def test_kv_cache_dtype_and_batch_size_options(tmp_path, store_path, capsys):
     path = multi_gpu_file(tmp_path)
-    code = main(["import", str(path), "--db", str(store_path), "--kv-cache", "off",
-                 "--dtype", "bfloat16", "--batch-size-from-file", "--json"])
+    code = main(
+        [
+            "import",
+            str(path),
+            "--db",
+            str(store_path),
+            "--kv-cache",
+            "off",
+            "--dtype",
+            "bfloat16",
+            "--batch-size-from-file",
+            "--json",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)["imported"][0]
     assert summary["n_added"] == 2 and summary["already_present"] is False
@@ -141,8 +172,10 @@ def test_kv_cache_dtype_and_batch_size_options(tmp_path, store_path, capsys):
 
 
 def test_output_limit_and_generated_count_both_kept(tmp_path, store_path):
-    text = ("Phase,Runtime (s),GPU Energy (mJ),Output Token Limit,Number of Output Tokens,"
-            "Number of Input Tokens,Model,System\ninference,1,1000,64,58,8,m,s\n")
+    text = (
+        "Phase,Runtime (s),GPU Energy (mJ),Output Token Limit,Number of Output Tokens,"
+        "Number of Input Tokens,Model,System\ninference,1,1000,64,58,8,m,s\n"
+    )
     import_file(_write(tmp_path, "gen.csv", text), Store(store_path))
     row = Store(store_path).measurements().iloc[0]
     assert (row["output_tokens"], row["output_tokens_generated"]) == (64, 58)

@@ -1,4 +1,5 @@
 """Import the paper's published files (../shared) through the CLI into a fresh store."""
+
 from __future__ import annotations
 
 import json
@@ -110,8 +111,9 @@ def test_reimport_adds_nothing_and_says_so(imported, shared_reference_dir, capsy
     assert "Batch Size" in provenance["batch_size"]
 
 
-def test_extended_copy_of_imported_file_is_flagged_not_double_counted(shared_reference_dir,
-                                                                       tmp_path):
+def test_extended_copy_of_imported_file_is_flagged_not_double_counted(
+    shared_reference_dir, tmp_path
+):
     from measure.importers.paper import import_file
     from measure.store import Store
 

@@ -1,4 +1,5 @@
 """Meters with fakes only at the vendor boundary: pynvml and pyRAPL functions, autospecced."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,9 +12,18 @@ import pynvml
 import pyRAPL
 import pytest
 
-from measure.meters import (CompositeMeter, EstimateMeter, MeterError, MeterUnavailable,
-                            NullMeter, NvmlMeter, RaplMeter, build_meter, parse_meter_spec,
-                            probe_all)
+from measure.meters import (
+    CompositeMeter,
+    EstimateMeter,
+    MeterError,
+    MeterUnavailable,
+    NullMeter,
+    NvmlMeter,
+    RaplMeter,
+    build_meter,
+    parse_meter_spec,
+    probe_all,
+)
 from measure.meters.rapl import PERMISSION_FIX, max_energy_ranges_uj
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +36,7 @@ class FakeGpus:
     def __init__(self, n=2, counter=True, power_mw=100_000.0, init_error=None):
         self.n, self.counter, self.power_mw, self.init_error = n, counter, power_mw, init_error
         self.energy_mj = [1_000_000.0 * (i + 1) for i in range(n)]
-        self.step_mj = [5_000.0 * (i + 1) for i in range(n)]   # per counter read
+        self.step_mj = [5_000.0 * (i + 1) for i in range(n)]  # per counter read
         self.fail_reads = False
 
     def init(self):
@@ -57,8 +67,10 @@ def fake_nvml(monkeypatch):
 
     def install(gpus: FakeGpus):
         patches = {
-            "nvmlInit": gpus.init, "nvmlShutdown": lambda: None,
-            "nvmlDeviceGetCount": lambda: gpus.n, "nvmlDeviceGetHandleByIndex": gpus.handle,
+            "nvmlInit": gpus.init,
+            "nvmlShutdown": lambda: None,
+            "nvmlDeviceGetCount": lambda: gpus.n,
+            "nvmlDeviceGetHandleByIndex": gpus.handle,
             "nvmlDeviceGetName": lambda h: f"NVIDIA A100-SXM4-40GB ({h})",
             "nvmlDeviceGetTotalEnergyConsumption": gpus.energy,
             "nvmlDeviceGetPowerUsage": gpus.power,
@@ -81,13 +93,13 @@ def test_nvml_counter_reads_millijoules_per_gpu(fake_nvml):
         pass
     reading = window.reading
     assert reading.source == "nvml"
-    assert reading.energy_j == {"gpu:0": 5.0, "gpu:1": 10.0}   # one counter step each, mJ -> J
+    assert reading.energy_j == {"gpu:0": 5.0, "gpu:1": 10.0}  # one counter step each, mJ -> J
     assert reading.gpu_energy_j == 15.0
     assert reading.gpu_energy_per_device_j == [5.0, 10.0]
     assert reading.cpu_energy_j is None
     assert meter.mode == {0: "energy counter", 1: "energy counter"}
-    assert meter.min_window_s >= 0.5       # the counter updates every ~20-100 ms
-    assert reading.flags == ["nvml_window_below_counter_period"]   # this window: ~0 s
+    assert meter.min_window_s >= 0.5  # the counter updates every ~20-100 ms
+    assert reading.flags == ["nvml_window_below_counter_period"]  # this window: ~0 s
     meter.close()
 
 
@@ -113,10 +125,13 @@ def test_nvml_selected_and_visible_gpus(fake_nvml, monkeypatch):
         NvmlMeter([7])
 
 
-@pytest.mark.parametrize("error, text", [
-    (pynvml.NVML_ERROR_LIBRARY_NOT_FOUND, "no NVIDIA driver"),
-    (pynvml.NVML_ERROR_DRIVER_NOT_LOADED, "driver is not loaded"),
-])
+@pytest.mark.parametrize(
+    "error, text",
+    [
+        (pynvml.NVML_ERROR_LIBRARY_NOT_FOUND, "no NVIDIA driver"),
+        (pynvml.NVML_ERROR_DRIVER_NOT_LOADED, "driver is not loaded"),
+    ],
+)
 def test_nvml_without_gpu_is_unavailable_with_fix(fake_nvml, error, text):
     fake_nvml(FakeGpus(init_error=error))
     with pytest.raises(MeterUnavailable, match=text) as info:
@@ -135,7 +150,7 @@ def test_nvml_with_zero_gpus_is_unavailable(fake_nvml):
 def test_auto_meter_falls_back_when_no_gpu(fake_nvml):
     fake_nvml(FakeGpus(init_error=pynvml.NVML_ERROR_LIBRARY_NOT_FOUND))
     meter = build_meter("auto", device="cuda")
-    assert meter.source == "estimated"      # never claims a GPU measurement it cannot make
+    assert meter.source == "estimated"  # never claims a GPU measurement it cannot make
     kinds = {m.kind: type(m) for m in meter.meters}
     assert kinds["gpu"] is NullMeter and kinds["cpu"] is EstimateMeter
     with pytest.raises(MeterUnavailable):
@@ -154,8 +169,8 @@ def test_nvml_unsupported_counter_falls_back_to_power_sampling(fake_nvml):
     assert reading.power_w["gpu:0"] == pytest.approx(150.0)
     # constant power: mean sampled power x the window (the samples overhang it a little)
     assert reading.gpu_energy_j == pytest.approx(150.0 * reading.duration_s, rel=1e-9)
-    assert mocks["nvmlDeviceGetPowerUsage"].call_count >= 4   # start, thread samples, end
-    assert meter._thread is None                              # and was stopped
+    assert mocks["nvmlDeviceGetPowerUsage"].call_count >= 4  # start, thread samples, end
+    assert meter._thread is None  # and was stopped
     meter.close()
 
 
@@ -178,7 +193,7 @@ def test_composite_of_nvml_and_rapl(fake_nvml, fake_rapl):
         pass
     reading = window.reading
     assert reading.gpu_energy_j == 5.0
-    assert reading.cpu_energy_j == pytest.approx(2.0 + 1.0)   # package + DRAM
+    assert reading.cpu_energy_j == pytest.approx(2.0 + 1.0)  # package + DRAM
 
 
 # -- RAPL --------------------------------------------------------------------------------
@@ -198,6 +213,7 @@ def powercap_tree(root, max_uj=262_143_328_850, dram=True):
 @pytest.fixture
 def fake_rapl(tmp_path):
     """Patches pyRAPL.Sensor (autospec); returns a factory taking energy() readings in uJ."""
+
     def install(readings, error=None):
         root = powercap_tree(tmp_path / "powercap")
         patcher = mock.patch.object(pyRAPL, "Sensor", autospec=True)
@@ -224,7 +240,7 @@ def test_rapl_reads_package_and_dram(fake_rapl):
 
 def test_rapl_corrects_counter_wrap_around(fake_rapl):
     max_uj = 262_143_328_850
-    root = fake_rapl([[max_uj - 1_000_000.0, -1], [2_000_000.0, -1]])   # DRAM absent (-1)
+    root = fake_rapl([[max_uj - 1_000_000.0, -1], [2_000_000.0, -1]])  # DRAM absent (-1)
     meter = RaplMeter(root)
     with meter.measure() as window:
         pass
@@ -232,8 +248,9 @@ def test_rapl_corrects_counter_wrap_around(fake_rapl):
 
 
 def test_rapl_permission_denied_says_how_to_fix(fake_rapl):
-    denied = PermissionError(13, "Permission denied",
-                             "/sys/class/powercap/intel-rapl/intel-rapl:0/energy_uj")
+    denied = PermissionError(
+        13, "Permission denied", "/sys/class/powercap/intel-rapl/intel-rapl:0/energy_uj"
+    )
     root = fake_rapl([[0, 0]], error=denied)
     with pytest.raises(MeterUnavailable, match="permission denied") as info:
         RaplMeter(root)
@@ -256,7 +273,7 @@ def test_rapl_without_package_domain_is_unavailable(fake_rapl):
 
 def test_max_energy_ranges_from_powercap(tmp_path):
     root = powercap_tree(tmp_path / "pc")
-    (root / "intel-rapl:0:0").mkdir()          # the top-level alias of a subzone is skipped
+    (root / "intel-rapl:0:0").mkdir()  # the top-level alias of a subzone is skipped
     assert max_energy_ranges_uj(root) == {(0, 0): 262_143_328_850.0, (0, 1): 65_712_999_613.0}
 
 
@@ -306,22 +323,25 @@ def test_probe_all_reports_every_meter():
     assert set(statuses) == {"nvml", "rapl", "estimate"}
     assert statuses["estimate"].available
     for status in statuses.values():
-        assert status.available or status.detail   # every unavailable meter says why
+        assert status.available or status.detail  # every unavailable meter says why
 
 
 def test_vendor_imports_are_quiet_and_leave_logging_alone():
     """pyRAPL logs 'install pymongo' on import and would leave a root stderr handler."""
-    code = ("import logging\n"
-            "from measure.meters.base import vendor_module\n"
-            "vendor_module('rapl', 'pyRAPL', 'pyRAPL')\n"
-            "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
-            "assert logging.root.manager.disable == 0\n"
-            "try:\n"
-            "    vendor_module('x', 'no_such_vendor_module', 'no-such-package')\n"
-            "except Exception as exc:\n"
-            "    print(type(exc).__name__, exc.fix)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, timeout=120)
+    code = (
+        "import logging\n"
+        "from measure.meters.base import vendor_module\n"
+        "vendor_module('rapl', 'pyRAPL', 'pyRAPL')\n"
+        "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
+        "assert logging.root.manager.disable == 0\n"
+        "try:\n"
+        "    vendor_module('x', 'no_such_vendor_module', 'no-such-package')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc.fix)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.strip() == "MeterUnavailable pip install no-such-package"

@@ -5,10 +5,17 @@ from measure.store import RunRecord, Store, StoreError
 
 
 def _rows(**overrides):
-    base = {"trial_key": ["1", "2"], "model": ["m", "m"], "system": ["s", "s"],
-            "input_tokens": [8, 16], "output_tokens": [8, 8], "runtime_s": [0.1, 0.2],
-            "gpu_energy_j": [1.0, 2.0], "energy_source": ["imported"] * 2,
-            "flags": [[], ["negative_cpu_energy"]]}
+    base = {
+        "trial_key": ["1", "2"],
+        "model": ["m", "m"],
+        "system": ["s", "s"],
+        "input_tokens": [8, 16],
+        "output_tokens": [8, 8],
+        "runtime_s": [0.1, 0.2],
+        "gpu_energy_j": [1.0, 2.0],
+        "energy_source": ["imported"] * 2,
+        "flags": [[], ["negative_cpu_energy"]],
+    }
     base.update(overrides)
     return pd.DataFrame(base)
 
@@ -27,8 +34,7 @@ def test_failed_write_leaves_store_unchanged(store_path):
     store = Store(store_path)
     store.write_run(RunRecord("r1", "import", "f.csv", "abc"), _rows())
     with pytest.raises(StoreError, match="input_tokens"):
-        store.write_run(RunRecord("r2", "import", "g.csv", "def"),
-                        _rows(input_tokens=[None, 3]))
+        store.write_run(RunRecord("r2", "import", "g.csv", "def"), _rows(input_tokens=[None, 3]))
     assert list(store.runs()["run_id"]) == ["r1"]
     assert len(store.measurements()) == 2
 
@@ -55,8 +61,10 @@ def test_plain_duckdb_users_can_query_the_documented_columns(store_path):
     import duckdb
 
     Store(store_path).write_run(RunRecord("r1", "import", "f.csv", "abc"), _rows())
-    columns = ("model, system, input_tokens, output_tokens, runtime_s, gpu_energy_j, "
-               "cpu_energy_j, energy_source, n_gpus, batch_size, kv_cache, run_id")
+    columns = (
+        "model, system, input_tokens, output_tokens, runtime_s, gpu_energy_j, "
+        "cpu_energy_j, energy_source, n_gpus, batch_size, kv_cache, run_id"
+    )
     con = duckdb.connect(str(store_path), read_only=True)
     try:
         rows = con.execute(f"SELECT {columns} FROM measurements ORDER BY input_tokens").fetchall()
@@ -68,8 +76,17 @@ def test_plain_duckdb_users_can_query_the_documented_columns(store_path):
 
 def test_startup_rows_keep_their_flags(store_path):
     store = Store(store_path)
-    startup = pd.DataFrame({"trial_key": ["9"], "model": ["m"], "system": ["s"],
-                            "phase": ["tokenizer"], "runtime_s": [0.4], "cpu_energy_j": [-1.0],
-                            "energy_source": ["imported"], "flags": [["negative_cpu_energy"]]})
+    startup = pd.DataFrame(
+        {
+            "trial_key": ["9"],
+            "model": ["m"],
+            "system": ["s"],
+            "phase": ["tokenizer"],
+            "runtime_s": [0.4],
+            "cpu_energy_j": [-1.0],
+            "energy_source": ["imported"],
+            "flags": [["negative_cpu_energy"]],
+        }
+    )
     store.write_run(RunRecord("r1", "import", "f.csv", "abc"), _rows(), startup)
     assert store.startup_phases()["flags"].tolist() == [["negative_cpu_energy"]]

@@ -1,5 +1,6 @@
 """Sweeps as separate processes: kill -9 and resume, parallel shards merged, readers during a
 sweep.  Each starts Python with torch, so these take tens of seconds on 2 cores."""
+
 from __future__ import annotations
 
 import os
@@ -11,17 +12,30 @@ from pathlib import Path
 
 import pytest
 
-from measure.sweep.shards import read_shard
 from measure.store import Store, StoreError
+from measure.sweep.shards import read_shard
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 def sweep_cmd(tmp_path: Path, *extra: str, system="test-cpu", shards="shards") -> list[str]:
-    return [sys.executable, "-m", "measure", "sweep", "--system", system,
-            "--db", str(tmp_path / "store.duckdb"), "--shard-dir", str(tmp_path / shards),
-            "--no-progress", "--warmup", "1", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "measure",
+        "sweep",
+        "--system",
+        system,
+        "--db",
+        str(tmp_path / "store.duckdb"),
+        "--shard-dir",
+        str(tmp_path / shards),
+        "--no-progress",
+        "--warmup",
+        "1",
+        *extra,
+    ]
 
 
 def run(cmd: list[str], timeout=180) -> subprocess.CompletedProcess:
@@ -52,8 +66,13 @@ N_TRIALS = 2 * 3 * 3
 def test_kill_9_then_resume_completes_the_grid_without_duplicates(tmp_path):
     args = [*GRID, "--min-window-s", "0.08", "--run-id", "killed", "--ingest-every-s", "0.3"]
     shard_path = tmp_path / "shards" / "killed.jsonl"
-    proc = subprocess.Popen(sweep_cmd(tmp_path, *args), cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        sweep_cmd(tmp_path, *args),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(lambda: count_trials(shard_path) >= 6, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -66,7 +85,7 @@ def test_kill_9_then_resume_completes_the_grid_without_duplicates(tmp_path):
     assert len(rows) == N_TRIALS and rows.trial_key.is_unique and set(rows.run_id) == {"killed"}
     assert rows.groupby(["input_tokens", "output_tokens"]).size().eq(3).all()
     kept = rows.set_index("trial_key").runtime_s
-    for key, runtime_s in before.items():                  # every durable trial survived as is
+    for key, runtime_s in before.items():  # every durable trial survived as is
         assert kept[key] == pytest.approx(runtime_s)
     shard = read_shard(shard_path)
     assert shard.complete and len(shard.trials) == N_TRIALS and shard.sessions == 2
@@ -74,10 +93,17 @@ def test_kill_9_then_resume_completes_the_grid_without_duplicates(tmp_path):
 
 def test_parallel_sweeps_merge_into_one_store_without_loss_or_doubles(tmp_path):
     grid = ["--inputs", "8,16", "--outputs", "4,8", "--max-trials", "2", "--min-trials", "2"]
-    procs = [subprocess.Popen(sweep_cmd(tmp_path, *grid, system=name, shards=f"shards-{name}"),
-                              cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for name in ("node-a", "node-b")]
-    for proc in procs:                       # both also write the shared store as they go
+    procs = [
+        subprocess.Popen(
+            sweep_cmd(tmp_path, *grid, system=name, shards=f"shards-{name}"),
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("node-a", "node-b")
+    ]
+    for proc in procs:  # both also write the shared store as they go
         out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err
     shard_files = sorted(tmp_path.glob("shards-*/*.jsonl"))
@@ -86,8 +112,16 @@ def test_parallel_sweeps_merge_into_one_store_without_loss_or_doubles(tmp_path):
     assert len(expected) == 16
 
     merged = tmp_path / "merged.duckdb"
-    cmd = [sys.executable, "-m", "measure", "merge", str(tmp_path / "shards-node-a"),
-           str(shard_files[1]), "--db", str(merged)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "measure",
+        "merge",
+        str(tmp_path / "shards-node-a"),
+        str(shard_files[1]),
+        "--db",
+        str(merged),
+    ]
     first = run(cmd)
     assert first.returncode == 0, first.stderr
     assert "16 new rows" in first.stdout
@@ -100,38 +134,47 @@ def test_parallel_sweeps_merge_into_one_store_without_loss_or_doubles(tmp_path):
 
 
 def test_readers_and_fits_see_no_lock_errors_while_a_sweep_writes(tmp_path):
-    from planner.fits.fitting import fit_store     # what `planner fit` and the app run
+    from planner.fits.fitting import fit_store  # what `planner fit` and the app run
 
     db = tmp_path / "store.duckdb"
-    proc = subprocess.Popen(sweep_cmd(tmp_path, *GRID, "--min-window-s", "0.1",
-                                      "--ingest-every-s", "0.2"), cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        sweep_cmd(tmp_path, *GRID, "--min-window-s", "0.1", "--ingest-every-s", "0.2"),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     reads, lock_errors, seen, fits_during_sweep = 0, [], [], 0
     while proc.poll() is None:
         if db.exists():
             try:
                 seen.append(len(Store(db).measurements()))
                 reads += 1
-                if seen[-1] >= 9:                 # enough rows for the fits to run
+                if seen[-1] >= 9:  # enough rows for the fits to run
                     reports = fit_store(Store(db))
                     fits_during_sweep += bool(reports) and proc.poll() is None
             except StoreError as exc:
                 lock_errors.append(str(exc))
         time.sleep(0.02)
     out, err = proc.communicate()
-    assert proc.returncode == 0, err          # and the sweep's own store updates all succeeded
+    assert proc.returncode == 0, err  # and the sweep's own store updates all succeeded
     assert "could not update the store" not in err
     assert lock_errors == []
     assert reads > 10 and seen == sorted(seen) and 0 < seen[0] < N_TRIALS and seen[-1] <= N_TRIALS
     assert len(Store(db).measurements()) == N_TRIALS
-    assert fits_during_sweep >= 1             # fitted while the sweep was still writing
+    assert fits_during_sweep >= 1  # fitted while the sweep was still writing
 
 
 def test_ctrl_c_stops_after_the_trial_in_flight_and_leaves_a_resumable_run(tmp_path):
     args = [*GRID, "--min-window-s", "0.08", "--run-id", "interrupted"]
     shard_path = tmp_path / "shards" / "interrupted.jsonl"
-    proc = subprocess.Popen(sweep_cmd(tmp_path, *args), cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        sweep_cmd(tmp_path, *args),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(lambda: count_trials(shard_path) >= 4, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -141,7 +184,7 @@ def test_ctrl_c_stops_after_the_trial_in_flight_and_leaves_a_resumable_run(tmp_p
     shard = read_shard(shard_path)
     assert not shard.torn_tail and not shard.complete and 4 <= len(shard.trials) < N_TRIALS
     rows = Store(tmp_path / "store.duckdb").measurements()
-    assert len(rows) == len(shard.trials)         # everything measured reached the store
+    assert len(rows) == len(shard.trials)  # everything measured reached the store
 
     done = run(sweep_cmd(tmp_path, *args, "--resume"))
     assert done.returncode == 0, done.stderr

@@ -1,10 +1,11 @@
 """Pairing energy and runtime fit reports into arms, with their labels kept."""
+
 from __future__ import annotations
 
 import pytest
 
-from planner.routing.arms import ArmError, build_arms
 from planner.fleet.spec import Fleet, FleetError
+from planner.routing.arms import ArmError, build_arms
 from tests.planner.plan_fixtures import published_reports, report
 
 
@@ -12,23 +13,29 @@ def test_published_reports_pair_into_arms_with_labels():
     arms = build_arms(published_reports(), energy="gpu")
     assert len(arms) == 7
     arm = next(a for a in arms if a.model == "Llama-2-70b-chat-hf")
-    assert (arm.system, arm.form, arm.accuracy, arm.devices_per_instance) == \
-        ("argonne-swing", "paper", 64.52, 4)
+    assert (arm.system, arm.form, arm.accuracy, arm.devices_per_instance) == (
+        "argonne-swing",
+        "paper",
+        64.52,
+        4,
+    )
     assert arm.energy_sources == ["imported"] and not arm.is_estimated
     assert arm.energy_j(100, 200) == pytest.approx(-12.03 * 100 + 414.82 * 200 + 0.315 * 2e4)
     assert arm.notes == []
 
 
 def test_missing_energy_kind_is_used_and_said():
-    arms = build_arms(published_reports(["falcon-7b"]))   # energy="total" asked, gpu given
+    arms = build_arms(published_reports(["falcon-7b"]))  # energy="total" asked, gpu given
     assert "using 'gpu' energy (GPU only)" in arms[0].notes[0]
     assert "GPU only" in arms[0].label()["notes"]
 
 
 def test_form_preference_and_choice():
     reps = published_reports(["falcon-7b"])
-    reps += [report("falcon-7b", "argonne-swing", t, (1.0, 2.0), ("1", "tout"), form="default")
-             for t in ("energy", "runtime")]
+    reps += [
+        report("falcon-7b", "argonne-swing", t, (1.0, 2.0), ("1", "tout"), form="default")
+        for t in ("energy", "runtime")
+    ]
     assert build_arms(reps)[0].form == "default"
     assert build_arms(reps, form="paper")[0].form == "paper"
     with pytest.raises(ArmError, match="of form 'other'"):

@@ -1,4 +1,5 @@
 """The committed reference catalogue: contents, round trip, and agreement with a fresh fit."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from planner.fits.catalogue import (CITATION, DEFAULT_CATALOGUE_PATH, CatalogueError,
-                               load_catalogue)
+from planner.fits.catalogue import CITATION, DEFAULT_CATALOGUE_PATH, CatalogueError, load_catalogue
 from planner.fits.curves import FitReport
 from planner.fits.fitting import fit_store
 from tests.planner.test_fitting_reference import PUBLISHED, import_reference, run_cli
@@ -22,16 +22,27 @@ def catalogue():
 
 def test_citation_and_accuracy(catalogue):
     assert catalogue.citation == CITATION
-    for needle in ("arXiv:2407.04014", "Table 4.1", "5.2", "5.3", "grantwilkins/energy-inference",
-                   "5c2cfa4a9bdbccc6a037ece3d2eb64322db115ea"):
+    for needle in (
+        "arXiv:2407.04014",
+        "Table 4.1",
+        "5.2",
+        "5.3",
+        "grantwilkins/energy-inference",
+        "5c2cfa4a9bdbccc6a037ece3d2eb64322db115ea",
+    ):
         assert needle in catalogue.citation
     assert catalogue.accuracy == {
-        "Falcon (7B)": 44.17, "Falcon (40B)": 58.07, "Llama-2 (7B)": 50.97,
-        "Llama-2 (13B)": 55.69, "Llama-2 (70B)": 64.52, "Mistral (7B)": 60.97,
-        "Mixtral (8x7B)": 68.47}
+        "Falcon (7B)": 44.17,
+        "Falcon (40B)": 58.07,
+        "Llama-2 (7B)": 50.97,
+        "Llama-2 (13B)": 55.69,
+        "Llama-2 (70B)": 64.52,
+        "Mistral (7B)": 60.97,
+        "Mixtral (8x7B)": 68.47,
+    }
     assert catalogue.min_gpus["Llama-2 (70B)"] == 4 and catalogue.min_gpus["Mistral (7B)"] == 1
     assert catalogue.accuracy_for("Llama-2-13b-chat-hf") == 55.69  # the grid file's name
-    assert catalogue.accuracy_for("Mistral (7B)") == 60.97        # the sweeps file's name
+    assert catalogue.accuracy_for("Mistral (7B)") == 60.97  # the sweeps file's name
     assert catalogue.accuracy_for("unknown") is None
 
 
@@ -51,8 +62,9 @@ def test_published_fits_for_all_seven(catalogue):
         else:
             assert r.cv_median_ape is None and r.n == 0 and r.r2 >= 0.97
             assert any(f"{gpus} A100 40GB GPU(s)" in n for n in r.notes)
-    llama70 = next(r for r in published if r.model == "Llama-2-70b-chat-hf"
-                   and r.target == "energy")
+    llama70 = next(
+        r for r in published if r.model == "Llama-2-70b-chat-hf" and r.target == "energy"
+    )
     assert llama70.curve.coefficients() == {"tin": -12.03, "tout": 414.82, "tin*tout": 0.315}
 
 
@@ -94,8 +106,10 @@ def fresh_store(shared_reference_dir, tmp_path_factory):
 
 
 def test_default_entries_match_a_fresh_fit(catalogue, fresh_store):
-    fresh = {(r.model, r.system, r.target): r
-             for r in fit_store(fresh_store, forms=("default",), energy="total")}
+    fresh = {
+        (r.model, r.system, r.target): r
+        for r in fit_store(fresh_store, forms=("default",), energy="total")
+    }
     committed = catalogue.select(form="default")
     assert {(r.model, r.system, r.target) for r in committed} == set(fresh)
     for r in committed:
@@ -113,7 +127,7 @@ def test_catalogue_cli_rebuilds_the_committed_file(fresh_store, tmp_path):
     assert "44 fit reports (14 published)" in done.stdout
     rebuilt, committed = load_catalogue(out), load_catalogue()
     assert rebuilt.accuracy == committed.accuracy
-    assert [(r.model, r.system, r.target, r.form) for r in rebuilt.reports] == \
-        [(r.model, r.system, r.target, r.form) for r in committed.reports]
-    assert [f["sha256"] for f in rebuilt.data_files] == [f["sha256"] for f in
-                                                         committed.data_files]
+    assert [(r.model, r.system, r.target, r.form) for r in rebuilt.reports] == [
+        (r.model, r.system, r.target, r.form) for r in committed.reports
+    ]
+    assert [f["sha256"] for f in rebuilt.data_files] == [f["sha256"] for f in committed.data_files]

@@ -1,4 +1,5 @@
 """`python -m planner fit` / `catalogue`: output, and one-line errors for user mistakes."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,21 @@ from planner.__main__ import main
 from tests.planner.test_fitting import grid_rows
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-JSON_KEYS = {"model", "system", "target", "form", "coefficients", "r2", "cv_r2",
-             "cv_median_ape", "cv_p90_ape", "n", "tin_range", "tout_range", "notes"}
+JSON_KEYS = {
+    "model",
+    "system",
+    "target",
+    "form",
+    "coefficients",
+    "r2",
+    "cv_r2",
+    "cv_median_ape",
+    "cv_p90_ape",
+    "n",
+    "tin_range",
+    "tout_range",
+    "notes",
+}
 
 
 def small_store(path: Path) -> Store:
@@ -42,12 +56,23 @@ def test_json_output_has_the_pinned_keys(store_path, capsys):
 
 def test_filters_and_single_form(store_path, capsys):
     small_store(store_path)
-    argv = ["fit", "--db", str(store_path), "--json", "--form", "default", "--model", "beta",
-            "--target", "runtime"]
+    argv = [
+        "fit",
+        "--db",
+        str(store_path),
+        "--json",
+        "--form",
+        "default",
+        "--model",
+        "beta",
+        "--target",
+        "runtime",
+    ]
     assert main(argv) == 0
     reports = json.loads(capsys.readouterr().out)
     assert [(r["model"], r["form"], r["target"]) for r in reports] == [
-        ("beta", "default", "runtime")]
+        ("beta", "default", "runtime")
+    ]
     assert "1" in reports[0]["coefficients"]
 
 
@@ -64,16 +89,27 @@ def test_readable_table(store_path, capsys):
 
 def test_missing_and_empty_store_fail_with_one_line(tmp_path):
     missing = tmp_path / "missing.duckdb"
-    done = subprocess.run([sys.executable, "-m", "planner", "fit", "--db", str(missing)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "fit", "--db", str(missing)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         f"error: store {missing} does not exist: import measurements first "
-        "(python -m measure import FILE --db ...)"]
+        "(python -m measure import FILE --db ...)"
+    ]
     assert "Traceback" not in done.stderr and not missing.exists()
     empty = Store(tmp_path / "empty.duckdb").ensure_schema()
-    done = subprocess.run([sys.executable, "-m", "planner", "fit", "--db", str(empty.path)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "fit", "--db", str(empty.path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "has no (unflagged) measurements" in done.stderr and "Traceback" not in done.stderr
 
@@ -98,8 +134,23 @@ def test_energy_gpu_fits_gpu_energy_alone(store_path, capsys):
     Store(store_path).write_run(RunRecord(run_id="r", kind="sweep", source="test"), rows)
     fits = {}
     for energy in ("total", "gpu"):
-        assert main(["fit", "--db", str(store_path), "--json", "--target", "energy",
-                     "--form", "paper", "--energy", energy]) == 0
+        assert (
+            main(
+                [
+                    "fit",
+                    "--db",
+                    str(store_path),
+                    "--json",
+                    "--target",
+                    "energy",
+                    "--form",
+                    "paper",
+                    "--energy",
+                    energy,
+                ]
+            )
+            == 0
+        )
         fits[energy] = json.loads(capsys.readouterr().out)[0]
     assert fits["gpu"]["energy"] == "gpu" and fits["total"]["energy"] == "total"
     for term, value in fits["gpu"]["coefficients"].items():

@@ -1,4 +1,5 @@
 """planner.fits.fitting against real DuckDB stores holding synthetic measurements."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,13 +19,21 @@ def energy_j(tin, tout):
 def grid_rows(model="m", system="s", seed=0, **extra) -> pd.DataFrame:
     tin, tout = (a.ravel().astype(float) for a in np.meshgrid(GRID, GRID))
     noise = np.exp(np.random.default_rng(seed).normal(0, 0.02, len(tin)))
-    df = pd.DataFrame({
-        "trial_key": [f"{model}-{system}-{i}" for i in range(len(tin))],
-        "model": model, "system": system, "input_tokens": tin.astype(int),
-        "output_tokens": tout.astype(int), "runtime_s": 0.01 * tout * noise,
-        "gpu_energy_j": energy_j(tin, tout) * noise, "cpu_energy_j": None,
-        "energy_source": "nvml", "batch_size": 1, "n_gpus": 1,
-    })
+    df = pd.DataFrame(
+        {
+            "trial_key": [f"{model}-{system}-{i}" for i in range(len(tin))],
+            "model": model,
+            "system": system,
+            "input_tokens": tin.astype(int),
+            "output_tokens": tout.astype(int),
+            "runtime_s": 0.01 * tout * noise,
+            "gpu_energy_j": energy_j(tin, tout) * noise,
+            "cpu_energy_j": None,
+            "energy_source": "nvml",
+            "batch_size": 1,
+            "n_gpus": 1,
+        }
+    )
     for key, value in extra.items():
         df[key] = value
     return df
@@ -53,8 +62,9 @@ def test_total_energy_counts_null_cpu_as_absent_and_divides_by_batch(store_path)
     df["cpu_energy_j"] = [None if i % 2 else 10.0 for i in range(len(df))]
     df["batch_size"] = 4
     df["gpu_energy_j"] *= 4
-    rows, notes = arm_targets(Store(write(Store(store_path), "r", df).path).measurements(),
-                              "energy", "total")
+    rows, notes = arm_targets(
+        Store(write(Store(store_path), "r", df).path).measurements(), "energy", "total"
+    )
     expected = (df["gpu_energy_j"] + df["cpu_energy_j"].astype(float).fillna(0)) / 4
     assert np.allclose(np.sort(rows["y"]), np.sort(expected))
     assert any("CPU energy present on 32 of 64 rows" in n for n in notes)
@@ -68,7 +78,11 @@ def test_report_fields(store_path):
     store = write(Store(store_path), "r", grid_rows())
     reports = fit_store(store)
     assert {(r.target, r.form) for r in reports} == {
-        ("energy", "paper"), ("energy", "default"), ("runtime", "paper"), ("runtime", "default")}
+        ("energy", "paper"),
+        ("energy", "default"),
+        ("runtime", "paper"),
+        ("runtime", "default"),
+    }
     for r in reports:
         assert r.n == 64 and r.energy_sources == ["nvml"] and not r.is_estimated
         assert r.curve.tin_range == (8.0, 1024.0) and r.curve.tout_range == (8.0, 1024.0)
@@ -94,17 +108,24 @@ def test_mixed_estimated_and_measured_sources_labelled(store_path):
 def test_one_dimensional_sweeps_get_identifiability_note(store_path):
     tin = np.r_[GRID, np.full(8, 38)]
     tout = np.r_[np.full(8, 32), GRID]
-    df = pd.DataFrame({
-        "trial_key": [str(i) for i in range(16)], "model": "m", "system": "s",
-        "input_tokens": tin, "output_tokens": tout, "runtime_s": 0.01 * tout,
-        "gpu_energy_j": energy_j(tin, tout) * (1 + 0.01 * np.sin(np.arange(16))),
-        "energy_source": "nvml",
-    })
+    df = pd.DataFrame(
+        {
+            "trial_key": [str(i) for i in range(16)],
+            "model": "m",
+            "system": "s",
+            "input_tokens": tin,
+            "output_tokens": tout,
+            "runtime_s": 0.01 * tout,
+            "gpu_energy_j": energy_j(tin, tout) * (1 + 0.01 * np.sin(np.arange(16))),
+            "energy_source": "nvml",
+        }
+    )
     store = write(Store(store_path), "r", df)
     paper = fit_store(store, forms=("paper",), targets=("energy",))[0]
     assert paper.form == "paper" and tuple(paper.curve.terms) == ("tin", "tout")
-    assert any(n.startswith("tin*tout not identifiable") and n.endswith("dropped")
-               for n in paper.notes)
+    assert any(
+        n.startswith("tin*tout not identifiable") and n.endswith("dropped") for n in paper.notes
+    )
     assert any("rows are 1-D sweeps (tin at tout=32, tout at tin=38)" in n for n in paper.notes)
 
 
@@ -112,8 +133,9 @@ def test_arms_too_small_are_skipped_with_reason(store_path):
     store = write(Store(store_path), "r1", grid_rows("big"))
     write(store, "r2", grid_rows("tiny").iloc[[0, 1, 8, 19, 34]])  # 5 rows, 3 terms
     skipped = []
-    reports = fit_store(store, forms=("paper",), targets=("energy",),
-                        on_skip=lambda *args: skipped.append(args))
+    reports = fit_store(
+        store, forms=("paper",), targets=("energy",), on_skip=lambda *args: skipped.append(args)
+    )
     assert [r.model for r in reports] == ["big"]
     assert skipped[0][:4] == ("tiny", "s", "energy", "paper")
     assert "too few rows (5) for 3 terms" in skipped[0][4]
@@ -150,8 +172,12 @@ def test_cpu_only_rows_fit_total_energy_and_skip_gpu_energy(store_path):
     assert "no GPU energy in these rows: total is CPU energy only" in report.notes
     assert report.cv_median_ape < 5
     skipped = []
-    assert fit_store(store, targets=("energy",), energy="gpu",
-                     on_skip=lambda *args: skipped.append(args)) == []
+    assert (
+        fit_store(
+            store, targets=("energy",), energy="gpu", on_skip=lambda *args: skipped.append(args)
+        )
+        == []
+    )
     assert [s[3] for s in skipped] == ["paper", "default"]
     assert all("no rows with a figure for energy (gpu energy)" in s[4] for s in skipped)
 

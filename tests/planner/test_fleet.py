@@ -1,12 +1,19 @@
 """Fleet files: the issue's example, defaults, accuracy lookup by either file's names, errors."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from planner.fleet.spec import (DEFAULT_ACCURACY, Fleet, FleetError, default_accuracy, load_fleet,
-                           leaderboard_name)
+from planner.fleet.spec import (
+    DEFAULT_ACCURACY,
+    Fleet,
+    FleetError,
+    default_accuracy,
+    leaderboard_name,
+    load_fleet,
+)
 
 ISSUE_EXAMPLE = """
 min_share_fraction = 0.25          # of each share, as in the paper
@@ -41,13 +48,20 @@ def test_issue_example_loads(tmp_path):
     assert Fleet.from_dict(fleet.to_dict()).to_dict() == fleet.to_dict()
 
 
-@pytest.mark.parametrize("name, leaderboard", [
-    ("Llama-2-7b-chat-hf", "Llama-2 (7B)"), ("falcon-7b", "Falcon (7B)"),
-    ("Mistral-7B-v0.1", "Mistral (7B)"), ("Llama-2-13b-chat-hf", "Llama-2 (13B)"),
-    ("falcon-40b", "Falcon (40B)"), ("Llama-2-70b-chat-hf", "Llama-2 (70B)"),
-    ("Mixtral-8x7B-v0.1", "Mixtral (8x7B)"), ("Llama-2 (7B)", "Llama-2 (7B)"),
-    ("Mistral (7B)", "Mistral (7B)"),
-])
+@pytest.mark.parametrize(
+    "name, leaderboard",
+    [
+        ("Llama-2-7b-chat-hf", "Llama-2 (7B)"),
+        ("falcon-7b", "Falcon (7B)"),
+        ("Mistral-7B-v0.1", "Mistral (7B)"),
+        ("Llama-2-13b-chat-hf", "Llama-2 (13B)"),
+        ("falcon-40b", "Falcon (40B)"),
+        ("Llama-2-70b-chat-hf", "Llama-2 (70B)"),
+        ("Mixtral-8x7B-v0.1", "Mixtral (8x7B)"),
+        ("Llama-2 (7B)", "Llama-2 (7B)"),
+        ("Mistral (7B)", "Mistral (7B)"),
+    ],
+)
 def test_default_accuracy_under_both_files_names(name, leaderboard):
     assert leaderboard_name(name) == leaderboard
     assert default_accuracy(name) == DEFAULT_ACCURACY[leaderboard]
@@ -62,8 +76,9 @@ def test_published_scores_and_devices():
 
 
 def test_devices_per_instance_by_system():
-    fleet = Fleet.from_dict({"llm": {"Llama-2-70b-chat-hf": {
-        "devices_per_instance": {"Palmetto Intel+V100": 8}}}})
+    fleet = Fleet.from_dict(
+        {"llm": {"Llama-2-70b-chat-hf": {"devices_per_instance": {"Palmetto Intel+V100": 8}}}}
+    )
     assert fleet.devices_per_instance("Llama-2-70b-chat-hf", "Palmetto Intel+V100") == 8
     assert fleet.devices_per_instance("Llama-2-70b-chat-hf", "argonne-swing") == 4
     with pytest.raises(FleetError, match=r'devices_per_instance."M1-Pro": 0 is out of range'):
@@ -77,18 +92,24 @@ def test_unknown_llm_needs_a_score():
     assert fleet.accuracy_for("tiny-llama") == 12.5
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"llm": {"x": {"accuracy": 120}}}, r'llm."x".accuracy: 120 is out of range'),
-    ({"llm": {"x": {"share": -0.1}}}, r'llm."x".share: -0.1 is out of range'),
-    ({"llm": {"x": {"devices_per_instance": 1.5}}}, "expected a whole number"),
-    ({"llm": {"x": {"accuracy": "high"}}}, "expected a number, got 'high'"),
-    ({"llm": {"x": {"acuracy": 50}}}, r"unknown key\(s\) acuracy"),
-    ({"system": {"s": {"devices": 2, "window_h": 0}}}, r'system."s".window_h: 0 is out of '
-                                                       r"range \(must be > 0\)"),
-    ({"facility": {"pue": 0.9}}, "facility.pue: 0.9 is out of range"),
-    ({"min_share_fraction": 2}, "min_share_fraction: 2 is out of range"),
-    ({"systems": {}}, r"unknown key\(s\) systems"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"llm": {"x": {"accuracy": 120}}}, r'llm."x".accuracy: 120 is out of range'),
+        ({"llm": {"x": {"share": -0.1}}}, r'llm."x".share: -0.1 is out of range'),
+        ({"llm": {"x": {"devices_per_instance": 1.5}}}, "expected a whole number"),
+        ({"llm": {"x": {"accuracy": "high"}}}, "expected a number, got 'high'"),
+        ({"llm": {"x": {"acuracy": 50}}}, r"unknown key\(s\) acuracy"),
+        (
+            {"system": {"s": {"devices": 2, "window_h": 0}}},
+            r'system."s".window_h: 0 is out of '
+            r"range \(must be > 0\)",
+        ),
+        ({"facility": {"pue": 0.9}}, "facility.pue: 0.9 is out of range"),
+        ({"min_share_fraction": 2}, "min_share_fraction: 2 is out of range"),
+        ({"systems": {}}, r"unknown key\(s\) systems"),
+    ],
+)
 def test_bad_values_name_the_key(data, message):
     with pytest.raises(FleetError, match=message):
         Fleet.from_dict(data, source="fleet.toml")

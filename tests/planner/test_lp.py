@@ -1,5 +1,6 @@
 """The column LP/MILP wrapper: a run stopped by the time limit never passes off HiGHS's
 placeholder point (zeros) as a solution."""
+
 from __future__ import annotations
 
 import numpy as np

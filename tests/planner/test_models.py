@@ -1,4 +1,5 @@
 """Unit tests of planner.fits.forms on synthetic (tin, tout) data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,9 +9,16 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from planner.fits.curves import design_matrix
+from planner.fits.forms import (
+    ATTENTION_TERMS,
+    PAPER_TERMS,
+    DefaultForm,
+    PaperForm,
+    TermRegressor,
+    fit_relative_nnls,
+    total_interval,
+)
 from planner.fits.identify import identifiable_terms, sweep_lines
-from planner.fits.forms import (ATTENTION_TERMS, PAPER_TERMS, DefaultForm, PaperForm,
-                            TermRegressor, fit_relative_nnls, total_interval)
 from planner.fits.validation import cross_val_predictions, error_figures, in_sample_r2
 
 GRID = np.array([8, 16, 32, 64, 128, 256, 512, 1024, 2048], dtype=float)

@@ -1,14 +1,15 @@
 """The routing optimiser: hand-checkable cases, the paper's per-query formulation on random
 instances, integrality, capacity, shares, infeasibility messages and time limits."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from planner.fleet.spec import Fleet
 from planner.routing import optimize
 from planner.routing.arms import build_arms
-from planner.fleet.spec import Fleet
 from planner.routing.optimize import InfeasiblePlanError, Planner
 from planner.routing.paper_milp import solve_per_query
 from planner.workload.load import Workload, synthetic_workload
@@ -86,24 +87,51 @@ def test_minimum_shares():
 
 
 def test_infeasible_share_against_capacity_names_both():
-    planner = two_arm_case({"min_share_fraction": 1.0, "llm": {"A": {"share": 1.0}},
-                            "system": {"sA": {"devices": 1, "window_h": 20 / 3600}}})
-    with pytest.raises(InfeasiblePlanError,
-                       match=r"sA capacity 0.00556 device-hours < 0.0111 needed for A's "
-                             r"minimum share"):
+    planner = two_arm_case(
+        {
+            "min_share_fraction": 1.0,
+            "llm": {"A": {"share": 1.0}},
+            "system": {"sA": {"devices": 1, "window_h": 20 / 3600}},
+        }
+    )
+    with pytest.raises(
+        InfeasiblePlanError,
+        match=r"sA capacity 0.00556 device-hours < 0.0111 needed for A's "
+        r"minimum share",
+    ):
         planner.solve()
 
 
-@pytest.mark.parametrize("fleet, call, message", [
-    ({"min_share_fraction": 1.0, "llm": {"A": {"share": 1.0}, "B": {"share": 0.5}}}, {},
-     "minimum shares need 3 queries in all but the workload has 2"),
-    ({"llm": {"C": {"accuracy": 50, "share": 0.5}}}, {}, "gives C a share, but no arm serves C"),
-    ({"system": {"sA": {"devices": 1, "window_h": 1 / 3600},
-                 "sB": {"devices": 1, "window_h": 1 / 3600}}}, {},
-     "total capacity 0.000556 device-hours < 0.0111 needed to serve all 2 queries"),
-    ({}, {"objective": "energy", "min_accuracy": 61}, "accuracy floor 61 % is above the best "
-                                                      "achievable 60 %"),
-])
+@pytest.mark.parametrize(
+    "fleet, call, message",
+    [
+        (
+            {"min_share_fraction": 1.0, "llm": {"A": {"share": 1.0}, "B": {"share": 0.5}}},
+            {},
+            "minimum shares need 3 queries in all but the workload has 2",
+        ),
+        (
+            {"llm": {"C": {"accuracy": 50, "share": 0.5}}},
+            {},
+            "gives C a share, but no arm serves C",
+        ),
+        (
+            {
+                "system": {
+                    "sA": {"devices": 1, "window_h": 1 / 3600},
+                    "sB": {"devices": 1, "window_h": 1 / 3600},
+                }
+            },
+            {},
+            "total capacity 0.000556 device-hours < 0.0111 needed to serve all 2 queries",
+        ),
+        (
+            {},
+            {"objective": "energy", "min_accuracy": 61},
+            "accuracy floor 61 % is above the best achievable 60 %",
+        ),
+    ],
+)
 def test_infeasible_prechecks(fleet, call, message):
     with pytest.raises(InfeasiblePlanError, match=message):
         two_arm_case(fleet).solve(**call)
@@ -135,8 +163,14 @@ def _random_instance(seed):
     n = int(rng.integers(8, 30))
     tin = rng.integers(1, 6, n) * 50
     tout = rng.integers(1, 6, n) * 40
-    q = pd.DataFrame({"input_tokens": tin, "output_tokens": tout,
-                      "task": rng.choice(["chat", "math"], n), "count": rng.integers(1, 4, n)})
+    q = pd.DataFrame(
+        {
+            "input_tokens": tin,
+            "output_tokens": tout,
+            "task": rng.choice(["chat", "math"], n),
+            "count": rng.integers(1, 4, n),
+        }
+    )
     models = sorted(llm)
     share_model = models[int(rng.integers(len(models)))]
     llm[share_model]["share"] = float(rng.uniform(0.2, 0.9))
@@ -155,8 +189,12 @@ def _same(a, b):
 @pytest.mark.parametrize("seed", range(12))
 def test_equals_the_papers_per_query_binary_formulation(seed):
     planner = _random_instance(seed)
-    for kwargs in ({"objective": "paper", "zeta": 0.3}, {"objective": "paper", "zeta": 0.8},
-                   {"objective": "energy"}, {"objective": "energy", "min_accuracy": None}):
+    for kwargs in (
+        {"objective": "paper", "zeta": 0.3},
+        {"objective": "paper", "zeta": 0.8},
+        {"objective": "energy"},
+        {"objective": "energy", "min_accuracy": None},
+    ):
         try:
             plan = planner.solve(**kwargs)
         except InfeasiblePlanError:
@@ -174,17 +212,26 @@ def test_equals_the_papers_per_query_binary_formulation(seed):
     try:
         plan = planner.solve("energy", min_accuracy=floor)
     except InfeasiblePlanError:
-        assert solve_per_query(planner.data, "energy", min_accuracy=floor)["objective_value"] \
-            is None
+        assert (
+            solve_per_query(planner.data, "energy", min_accuracy=floor)["objective_value"] is None
+        )
     else:
-        _same(plan.objective_value,
-              solve_per_query(planner.data, "energy", min_accuracy=floor)["objective_value"])
+        _same(
+            plan.objective_value,
+            solve_per_query(planner.data, "energy", min_accuracy=floor)["objective_value"],
+        )
         assert plan.accuracy >= floor - 1e-9
 
 
 def test_assignments_follow_input_order_and_counts():
-    q = pd.DataFrame({"input_tokens": [10, 10, 10], "output_tokens": [30, 10, 30],
-                      "task": "general", "count": [2, 1, 3]})
+    q = pd.DataFrame(
+        {
+            "input_tokens": [10, 10, 10],
+            "output_tokens": [30, 10, 30],
+            "task": "general",
+            "count": [2, 1, 3],
+        }
+    )
     planner = two_arm_case({"min_share_fraction": 1.0, "llm": {"B": {"share": 0.5}}})
     planner = Planner(planner.data.arms, Workload(q, "counted"), planner.fleet)
     plan = planner.solve("paper", zeta=0.5)
@@ -199,14 +246,20 @@ def test_assignments_follow_input_order_and_counts():
 
 @pytest.fixture(scope="module")
 def big_planner():
-    fleet = Fleet.from_dict({"llm": {"Llama-2-7b-chat-hf": {"share": 0.05},
-                                     "Llama-2-13b-chat-hf": {"share": 0.2},
-                                     "Llama-2-70b-chat-hf": {"share": 0.75}}})
+    fleet = Fleet.from_dict(
+        {
+            "llm": {
+                "Llama-2-7b-chat-hf": {"share": 0.05},
+                "Llama-2-13b-chat-hf": {"share": 0.2},
+                "Llama-2-70b-chat-hf": {"share": 0.75},
+            }
+        }
+    )
     return Planner(published_arms(fleet=fleet), synthetic_workload("chat", 12000, seed=3), fleet)
 
 
 def test_column_generation_equals_the_full_lp(big_planner, monkeypatch):
-    assert big_planner.data.shape[0] > optimize.FULL_LP_GROUPS   # column generation is used
+    assert big_planner.data.shape[0] > optimize.FULL_LP_GROUPS  # column generation is used
     fast = [big_planner.solve("paper", zeta=z) for z in (0.3, 0.7)]
     floor = big_planner.solve("energy", min_accuracy=60.0)
     assert big_planner.last_stats["method"] == "column generation"
@@ -247,8 +300,8 @@ def test_energy_interval_from_coefficient_covariances(big_planner):
     plan = big_planner.solve("paper", zeta=0.5)
     lo, hi = plan.energy_ci_j
     assert lo < plan.energy_j < hi
-    assert (hi - lo) / plan.energy_j < 0.01   # 1e-4 relative coefficient sd in the fixture
-    planner = two_arm_case()                 # no covariance -> no interval, not a made-up one
+    assert (hi - lo) / plan.energy_j < 0.01  # 1e-4 relative coefficient sd in the fixture
+    planner = two_arm_case()  # no covariance -> no interval, not a made-up one
     assert np.isnan(planner.solve().energy_ci_j[0])
 
 
@@ -256,12 +309,19 @@ def test_energy_interval_from_coefficient_covariances(big_planner):
 def test_the_papers_case_study_setting(zeta):
     """Llama-2 7B/13B/70B with the published fits, 200 chat queries, shares 0.05/0.2/0.75
     at 25 %: the same optimum as the paper's own per-query binary formulation."""
-    fleet = Fleet.from_dict({"min_share_fraction": 0.25,
-                             "llm": {"Llama-2-7b-chat-hf": {"share": 0.05},
-                                     "Llama-2-13b-chat-hf": {"share": 0.2},
-                                     "Llama-2-70b-chat-hf": {"share": 0.75}}})
-    arms = published_arms(["Llama-2-7b-chat-hf", "Llama-2-13b-chat-hf", "Llama-2-70b-chat-hf"],
-                          fleet)
+    fleet = Fleet.from_dict(
+        {
+            "min_share_fraction": 0.25,
+            "llm": {
+                "Llama-2-7b-chat-hf": {"share": 0.05},
+                "Llama-2-13b-chat-hf": {"share": 0.2},
+                "Llama-2-70b-chat-hf": {"share": 0.75},
+            },
+        }
+    )
+    arms = published_arms(
+        ["Llama-2-7b-chat-hf", "Llama-2-13b-chat-hf", "Llama-2-70b-chat-hf"], fleet
+    )
     planner = Planner(arms, synthetic_workload("chat", 200, seed=11), fleet)
     plan = planner.solve("paper", zeta=zeta)
     ref = solve_per_query(planner.data, "paper", zeta=zeta)

@@ -4,6 +4,7 @@ negative (unclipped paper-form) energies, solved both directly and by column gen
 against an integer program over every (distinct query, arm) column written here from the
 problem statement (no pruning, its own normalisation); ties at zeta = 0 broken toward the
 least energy (lexicographic reference); infeasibility that only whole queries cause."""
+
 from __future__ import annotations
 
 import cvxpy as cp
@@ -11,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner.fleet.spec import Fleet
 from planner.routing import _integer as integer
 from planner.routing import optimize
 from planner.routing.arms import build_arms
-from planner.fleet.spec import Fleet
 from planner.routing.optimize import InfeasiblePlanError, Planner
 from planner.routing.paper_milp import solve_per_query
 from planner.workload.load import Workload
@@ -24,22 +25,27 @@ SYSTEMS = ("s0", "s1", "s2")
 
 
 def _arm_reports(rng, name, system, negative):
-    if negative:   # the paper's form: a negative tin coefficient gives negative energies
+    if negative:  # the paper's form: a negative tin coefficient gives negative energies
         e, terms = rng.uniform([-3, 0.5, 0.0], [0.5, 3.0, 0.01]), ("tin", "tout", "tin*tout")
     else:
         e, terms = rng.uniform([0.5, 0.01, 0.5], [2.0, 0.2, 3.0]), ("1", "tin", "tout")
     r = rng.uniform([0.01, 1e-4, 0.01], [0.05, 1e-3, 0.05])
-    return [report(name, system, "energy", e, terms, clip=not negative, cov_scale=None),
-            report(name, system, "runtime", r, ("1", "tin", "tout"), cov_scale=None)]
+    return [
+        report(name, system, "energy", e, terms, clip=not negative, cov_scale=None),
+        report(name, system, "runtime", r, ("1", "tin", "tout"), cov_scale=None),
+    ]
 
 
 def random_planner(seed: int, negative: bool = False) -> Planner:
     rng = np.random.default_rng(seed)
     reports, llm = [], {}
     for m in range(int(rng.integers(2, 4))):
-        name = f"m{m}"   # equal scores half the time: ties across LLMs too
-        llm[name] = {"accuracy": float(rng.choice([40.0, 50.0, 60.0]) if rng.random() < 0.5
-                                       else rng.uniform(30, 70))}
+        name = f"m{m}"  # equal scores half the time: ties across LLMs too
+        llm[name] = {
+            "accuracy": float(
+                rng.choice([40.0, 50.0, 60.0]) if rng.random() < 0.5 else rng.uniform(30, 70)
+            )
+        }
         for system in SYSTEMS:
             if rng.random() < 0.7:
                 reports += _arm_reports(rng, name, system, negative)
@@ -49,14 +55,27 @@ def random_planner(seed: int, negative: bool = False) -> Planner:
             llm[m]["share"] = float(rng.uniform(0.1, 0.6))
         if rng.random() < 0.4:
             llm[m]["task_accuracy"] = {"math": float(rng.uniform(10, 90))}
-    systems = {s: {"devices": int(rng.integers(1, 3)), "window_h": float(rng.uniform(2e-3, 0.05))}
-               for s in SYSTEMS if rng.random() < 0.5}
+    systems = {
+        s: {"devices": int(rng.integers(1, 3)), "window_h": float(rng.uniform(2e-3, 0.05))}
+        for s in SYSTEMS
+        if rng.random() < 0.5
+    }
     n = int(rng.integers(6, 25))
-    q = pd.DataFrame({"input_tokens": rng.integers(1, 5, n) * 50,
-                      "output_tokens": rng.integers(1, 5, n) * 40,
-                      "task": rng.choice(["chat", "math"], n), "count": rng.integers(1, 4, n)})
-    fleet = Fleet.from_dict({"min_share_fraction": float(rng.uniform(0.3, 1.0)),
-                             "llm": {m: llm[m] for m in models}, "system": systems})
+    q = pd.DataFrame(
+        {
+            "input_tokens": rng.integers(1, 5, n) * 50,
+            "output_tokens": rng.integers(1, 5, n) * 40,
+            "task": rng.choice(["chat", "math"], n),
+            "count": rng.integers(1, 4, n),
+        }
+    )
+    fleet = Fleet.from_dict(
+        {
+            "min_share_fraction": float(rng.uniform(0.3, 1.0)),
+            "llm": {m: llm[m] for m in models},
+            "system": systems,
+        }
+    )
     return Planner(build_arms(reports, fleet), Workload(q, f"random-{seed}"), fleet)
 
 
@@ -122,11 +141,10 @@ def _check(planner, objective, zeta, floor):
 # seed 6 is left out only for time: its 59 % floor is a hard knapsack (4 s here, 16 s for
 # the reference); it agrees too
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7, 8, 9, 10])
-def test_random_instances_equal_the_full_integer_program(seed, column_generation,
-                                                         monkeypatch):
-    if column_generation:   # start from a 3-group sample's duals and price every column;
-        monkeypatch.setattr(optimize, "FULL_LP_GROUPS", 0)      # first integer attempts
-        monkeypatch.setattr(optimize, "SAMPLE_GROUPS", 3)       # with 2 extra columns
+def test_random_instances_equal_the_full_integer_program(seed, column_generation, monkeypatch):
+    if column_generation:  # start from a 3-group sample's duals and price every column;
+        monkeypatch.setattr(optimize, "FULL_LP_GROUPS", 0)  # first integer attempts
+        monkeypatch.setattr(optimize, "SAMPLE_GROUPS", 3)  # with 2 extra columns
         monkeypatch.setattr(integer, "EXTRA_COLUMNS", 2)
     planner = random_planner(seed, negative=seed % 3 == 2)
     for case in _cases(planner):
@@ -155,22 +173,43 @@ def tie_planner(fleet_dict=None, rows=None):
     llm.setdefault("B", {})["accuracy"] = 40
     fleet = Fleet.from_dict(fleet_dict)
     reps = []
-    for model, system, joules in (("A", "s1", 3.0), ("A", "s2", 1.0), ("A", "s3", 2.0),
-                                  ("B", "s1", 0.5)):
+    for model, system, joules in (
+        ("A", "s1", 3.0),
+        ("A", "s2", 1.0),
+        ("A", "s3", 2.0),
+        ("B", "s1", 0.5),
+    ):
         reps.append(report(model, system, "energy", (joules,), ("tout",), cov_scale=None))
         reps.append(report(model, system, "runtime", (1.0,), ("tout",), cov_scale=None))
-    q = pd.DataFrame(rows or {"input_tokens": [10, 10, 20, 5], "output_tokens": [10, 30, 20, 40],
-                              "count": [1, 2, 1, 3]})
+    q = pd.DataFrame(
+        rows
+        or {
+            "input_tokens": [10, 10, 20, 5],
+            "output_tokens": [10, 30, 20, 40],
+            "count": [1, 2, 1, 3],
+        }
+    )
     q["task"] = "general"
     return Planner(build_arms(reps, fleet), Workload(q, "ties"), fleet)
 
 
-@pytest.mark.parametrize("fleet, energy_j, on_s2", [
-    ({}, 210.0, 7),                                               # no coupling rows
-    ({"min_share_fraction": 1.0, "llm": {"B": {"share": 0.2}}}, 190.0, 5),   # a share
-    ({"system": {"s2": {"devices": 1, "window_h": 70 / 3600},                # capacity
-                 "s3": {"devices": 1, "window_h": 1.0}}}, 350.0, 3),
-])
+@pytest.mark.parametrize(
+    "fleet, energy_j, on_s2",
+    [
+        ({}, 210.0, 7),  # no coupling rows
+        ({"min_share_fraction": 1.0, "llm": {"B": {"share": 0.2}}}, 190.0, 5),  # a share
+        (
+            {
+                "system": {
+                    "s2": {"devices": 1, "window_h": 70 / 3600},  # capacity
+                    "s3": {"devices": 1, "window_h": 1.0},
+                }
+            },
+            350.0,
+            3,
+        ),
+    ],
+)
 def test_zeta_zero_breaks_ties_toward_least_energy(fleet, energy_j, on_s2):
     """At zeta 0 every arm of A costs the same; the plan takes the least energy: all on s2
     (1 J/token); B's two-query share takes the (10, 30) queries (B saves most there); s2's
@@ -180,16 +219,20 @@ def test_zeta_zero_breaks_ties_toward_least_energy(fleet, energy_j, on_s2):
     assert plan.energy_j == pytest.approx(energy_j)
     assert plan.arms.set_index("system").loc["s2", "queries"] == on_s2
     assert plan.objective_value == pytest.approx(
-        solve_per_query(planner.data, "paper", zeta=0.0)["objective_value"])
+        solve_per_query(planner.data, "paper", zeta=0.0)["objective_value"]
+    )
     assert planner.solve("paper", zeta=0.5).objective_value == pytest.approx(
-        solve_per_query(planner.data, "paper", zeta=0.5)["objective_value"])
+        solve_per_query(planner.data, "paper", zeta=0.5)["objective_value"]
+    )
 
 
 def test_zeta_zero_tie_between_queries_of_equal_tokens():
     """B (one arm) must take one of two 40-token queries, at equal objective either way:
     against A@s2, B saves 5 J on (30 in, 10 out) and 15 J on (10 in, 30 out)."""
-    planner = tie_planner({"min_share_fraction": 1.0, "llm": {"B": {"share": 0.5}}},
-                          {"input_tokens": [30, 10], "output_tokens": [10, 30], "count": [1, 1]})
+    planner = tie_planner(
+        {"min_share_fraction": 1.0, "llm": {"B": {"share": 0.5}}},
+        {"input_tokens": [30, 10], "output_tokens": [10, 30], "count": [1, 1]},
+    )
     plan = planner.solve("paper", zeta=0.0)
     assert plan.assignments()["model"].tolist() == ["A", "B"]
     assert plan.energy_j == pytest.approx(10.0 + 15.0)
@@ -197,20 +240,27 @@ def test_zeta_zero_tie_between_queries_of_equal_tokens():
 
 def test_infeasible_only_for_whole_queries_says_so():
     # four 10 s queries, three systems of 15 s: 45 s in all suffices only if queries split
-    planner = tie_planner({"system": {s: {"devices": 1, "window_h": 15 / 3600}
-                                      for s in ("s1", "s2", "s3")}},
-                          {"input_tokens": [1] * 4, "output_tokens": [10] * 4, "count": [1] * 4})
-    with pytest.raises(InfeasiblePlanError, match="no allocation of whole queries meets all "
-                                                  "constraints together .*s1 capacity"):
+    planner = tie_planner(
+        {"system": {s: {"devices": 1, "window_h": 15 / 3600} for s in ("s1", "s2", "s3")}},
+        {"input_tokens": [1] * 4, "output_tokens": [10] * 4, "count": [1] * 4},
+    )
+    with pytest.raises(
+        InfeasiblePlanError,
+        match="no allocation of whole queries meets all constraints together .*s1 capacity",
+    ):
         planner.solve("energy")
 
 
 def test_a_query_larger_than_every_system_is_named():
-    planner = tie_planner({"system": {s: {"devices": 1, "window_h": 15 / 3600}
-                                      for s in ("s1", "s2", "s3")}},
-                          {"input_tokens": [1, 1], "output_tokens": [5, 20], "count": [1, 1]})
-    with pytest.raises(InfeasiblePlanError, match=r"a query of 1 input and 20 output tokens "
-                                                  r"needs 0.00556 device-hours on A @ s1"):
+    planner = tie_planner(
+        {"system": {s: {"devices": 1, "window_h": 15 / 3600} for s in ("s1", "s2", "s3")}},
+        {"input_tokens": [1, 1], "output_tokens": [5, 20], "count": [1, 1]},
+    )
+    with pytest.raises(
+        InfeasiblePlanError,
+        match=r"a query of 1 input and 20 output tokens "
+        r"needs 0.00556 device-hours on A @ s1",
+    ):
         planner.solve()
 
 
@@ -226,8 +276,14 @@ def test_the_least_energy_stage_has_its_own_time_limit(monkeypatch):
         return real(data, rows, cost, chosen, **kwargs)
 
     monkeypatch.setattr(optimize, "solve_restricted", recording)
-    planner = tie_planner({"system": {"s2": {"devices": 1, "window_h": 70 / 3600},
-                                      "s3": {"devices": 1, "window_h": 1.0}}})
+    planner = tie_planner(
+        {
+            "system": {
+                "s2": {"devices": 1, "window_h": 70 / 3600},
+                "s3": {"devices": 1, "window_h": 1.0},
+            }
+        }
+    )
     plan = planner.solve("paper", zeta=0.0)
     assert plan.energy_j == pytest.approx(350.0)
     assert limits["first"] == [None] * len(limits["first"])

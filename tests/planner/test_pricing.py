@@ -1,30 +1,36 @@
 """Column generation's start: the Lagrangian dual ascent reaches the LP bound, so one
 pricing round suffices where capacity binds; the integer phase stays within tolerance."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from planner.routing import optimize
-from planner.routing.constraints import coupling_rows, lagrangian, undominated
 from planner.fleet.spec import Fleet
-from planner.routing.optimize import Planner
+from planner.routing import optimize
 from planner.routing._pricing import ascend_duals
 from planner.routing._restricted import solve_restricted
-from planner.workload.load import synthetic_workload
 from planner.routing.arms import build_arms
+from planner.routing.constraints import coupling_rows, lagrangian, undominated
+from planner.routing.optimize import Planner
+from planner.workload.load import synthetic_workload
 from tests.planner.plan_fixtures import PUBLISHED, published_reports, report
 
-SHARES = {"Llama-2-7b-chat-hf": {"share": 0.05}, "Llama-2-13b-chat-hf": {"share": 0.2},
-          "Llama-2-70b-chat-hf": {"share": 0.75}}
+SHARES = {
+    "Llama-2-7b-chat-hf": {"share": 0.05},
+    "Llama-2-13b-chat-hf": {"share": 0.2},
+    "Llama-2-70b-chat-hf": {"share": 0.75},
+}
 
 
 def copy_reports():
     """The published fits on a system "other" that is faster and hungrier (energy x1.4,
     runtime x0.7)."""
-    return [report(model, "other", target, np.asarray(coef) * scale)
-            for model, fits in PUBLISHED.items()
-            for target, coef, scale in zip(("energy", "runtime"), fits, (1.4, 0.7))]
+    return [
+        report(model, "other", target, np.asarray(coef) * scale)
+        for model, fits in PUBLISHED.items()
+        for target, coef, scale in zip(("energy", "runtime"), fits, (1.4, 0.7))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +39,13 @@ def capacity_planner():
     x0.7) on another, each with 300 device-hours: about 740 would be used at low zeta
     without limits, so capacity binds."""
     limited = {"devices": 1, "window_h": 300.0}
-    fleet = Fleet.from_dict({"min_share_fraction": 0.25, "llm": SHARES,
-                             "system": {"argonne-swing": limited, "other": limited}})
+    fleet = Fleet.from_dict(
+        {
+            "min_share_fraction": 0.25,
+            "llm": SHARES,
+            "system": {"argonne-swing": limited, "other": limited},
+        }
+    )
     reports = published_reports() + copy_reports()
     arms = build_arms(reports, fleet, energy="gpu")
     planner = Planner(arms, synthetic_workload("chat", 12000, seed=5), fleet)
@@ -53,14 +64,21 @@ def test_ascent_reaches_the_full_lps_value(capacity_planner, zeta):
     cost, rows = p._cost("paper", zeta), coupling_rows(p.data, None)
     assert "capacity" in rows.family
     allowed = undominated(p.data, cost)
-    full = solve_restricted(p.data, rows, cost, allowed)          # the whole LP at once
-    y = ascend_duals(p.data, rows, cost, allowed, np.zeros(len(rows)),
-                     y_max=1e3 * float(np.max(np.abs(cost))), tol=1e-9 * abs(full.value))
+    full = solve_restricted(p.data, rows, cost, allowed)  # the whole LP at once
+    y = ascend_duals(
+        p.data,
+        rows,
+        cost,
+        allowed,
+        np.zeros(len(rows)),
+        y_max=1e3 * float(np.max(np.abs(cost))),
+        tol=1e-9 * abs(full.value),
+    )
     assert np.all(y >= 0)
-    assert np.any(y[[f == "capacity" for f in rows.family]] > 0)     # capacity binds
+    assert np.any(y[[f == "capacity" for f in rows.family]] > 0)  # capacity binds
     bound = dual_value(p, rows, cost, allowed, y)
-    assert bound <= full.value + 1e-7 * abs(full.value)          # weak duality
-    assert bound == pytest.approx(full.value, rel=1e-6)           # and no gap left
+    assert bound <= full.value + 1e-7 * abs(full.value)  # weak duality
+    assert bound == pytest.approx(full.value, rel=1e-6)  # and no gap left
 
 
 def test_new_zetas_take_one_pricing_round_and_match_the_full_lp(capacity_planner, monkeypatch):
@@ -73,7 +91,8 @@ def test_new_zetas_take_one_pricing_round_and_match_the_full_lp(capacity_planner
     for z, plan in plans.items():
         assert not plan.violations
         assert plan.objective_value == pytest.approx(
-            full.solve("paper", zeta=z).objective_value, abs=2 * tolerance, rel=1e-7)
+            full.solve("paper", zeta=z).objective_value, abs=2 * tolerance, rel=1e-7
+        )
 
 
 def test_least_energy_stage_prices_the_optimal_face(monkeypatch):
@@ -87,7 +106,7 @@ def test_least_energy_stage_prices_the_optimal_face(monkeypatch):
     workload = synthetic_workload("chat", 12000, seed=5)
     priced = Planner(arms, workload, fleet).solve("paper", zeta=0.0)
     assert "the least energy" in priced.message
-    monkeypatch.setattr(tiebreak, "FACE_ROUNDS", 0)     # straight to one LP over the face
+    monkeypatch.setattr(tiebreak, "FACE_ROUNDS", 0)  # straight to one LP over the face
     whole = Planner(arms, workload, fleet).solve("paper", zeta=0.0)
     assert priced.objective_value == pytest.approx(whole.objective_value, rel=1e-9)
     assert priced.energy_j == pytest.approx(whole.energy_j, rel=1e-9)

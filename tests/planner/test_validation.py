@@ -1,4 +1,5 @@
 """planner.fits.validation: folds hold out whole (tin, tout) configurations; selection is nested."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,12 @@ from sklearn.model_selection import KFold
 
 from planner.fits.fitting import fit_arm
 from planner.fits.forms import DefaultForm
-from planner.fits.validation import (configuration_folds, configuration_groups,
-                                cross_val_predictions, error_figures)
+from planner.fits.validation import (
+    configuration_folds,
+    configuration_groups,
+    cross_val_predictions,
+    error_figures,
+)
 from tests.planner.test_fitting import grid_rows
 
 
@@ -33,8 +38,7 @@ def test_one_row_per_configuration_is_plain_row_kfold():
     x = np.random.default_rng(0).integers(1, 2048, size=(40, 2)).astype(float)
     assert len(np.unique(x, axis=0)) == 40
     mine = [test.tolist() for _, test in configuration_folds(x)]
-    rows = [sorted(test.tolist()) for _, test in
-            KFold(5, shuffle=True, random_state=0).split(x)]
+    rows = [sorted(test.tolist()) for _, test in KFold(5, shuffle=True, random_state=0).split(x)]
     assert mine == rows
     assert list(configuration_groups(x)) == list(range(40))
 
@@ -55,7 +59,7 @@ def test_term_choice_is_refitted_inside_every_fold(monkeypatch):
 
     monkeypatch.setattr(DefaultForm, "_scores", spy)
     report = fit_arm(grid_rows(), "energy", "default")
-    assert seen[0] == report.n == 64           # the final fit, on every row
+    assert seen[0] == report.n == 64  # the final fit, on every row
     assert len(seen) == 6 and all(n < 64 for n in seen[1:])  # one choice per outer fold
 
 

@@ -1,4 +1,5 @@
 """Workload reading and validation: formats, column names, counts, and every error case."""
+
 from __future__ import annotations
 
 import io
@@ -8,8 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.workload.load import (MAX_TOKENS, WorkloadError, load_workload, synthetic_workload,
-                              workload_from_frame)
+from planner.workload.load import (
+    MAX_TOKENS,
+    WorkloadError,
+    load_workload,
+    synthetic_workload,
+    workload_from_frame,
+)
 
 
 def _write(tmp_path, name, text):
@@ -19,8 +25,11 @@ def _write(tmp_path, name, text):
 
 
 def test_csv_with_common_names_count_and_task(tmp_path):
-    path = _write(tmp_path, "w.csv", "prompt_tokens,completion_tokens,count,task\n"
-                                     "10,100,3,chat\n20,5,1,math\n10,100,2,chat\n")
+    path = _write(
+        tmp_path,
+        "w.csv",
+        "prompt_tokens,completion_tokens,count,task\n10,100,3,chat\n20,5,1,math\n10,100,2,chat\n",
+    )
     w = load_workload(path)
     assert w.n_queries == 6 and w.n_rows == 3 and w.name == "w"
     assert list(w.queries.columns) == ["input_tokens", "output_tokens", "task", "count"]
@@ -52,12 +61,18 @@ def test_file_like_upload_is_read_by_its_name():
 
 BAD_CSV = [
     ("a,b\n1,2\n", "missing column for input tokens"),
-    ("input_tokens,output_tokens\n1,2\n3,x\n", "data row 2 (header row not counted): "
-                                               "column 'output_tokens': 'x' is not a number"),
-    ("input_tokens,output_tokens\n1,2.5\n", "data row 1 (header row not counted): column "
-                                            "'output_tokens': '2.5' is not an integer"),
-    ("input_tokens,output_tokens\n1,2\n-3,4\n", "data row 2 (header row not counted): column "
-                                                "'input_tokens': '-3' is negative"),
+    (
+        "input_tokens,output_tokens\n1,2\n3,x\n",
+        "data row 2 (header row not counted): column 'output_tokens': 'x' is not a number",
+    ),
+    (
+        "input_tokens,output_tokens\n1,2.5\n",
+        "data row 1 (header row not counted): column 'output_tokens': '2.5' is not an integer",
+    ),
+    (
+        "input_tokens,output_tokens\n1,2\n-3,4\n",
+        "data row 2 (header row not counted): column 'input_tokens': '-3' is negative",
+    ),
     ("input_tokens,output_tokens\n1,NaN\n", "'output_tokens': missing (empty or NaN)"),
     ("input_tokens,output_tokens\n1,\n", "'output_tokens': missing (empty or NaN)"),
     (f"input_tokens,output_tokens\n{MAX_TOKENS + 1},2\n", "is absurd (over 1,000,000 tokens)"),
@@ -66,13 +81,19 @@ BAD_CSV = [
     ("input_tokens,output_tokens\n", "no queries"),
     ('input_tokens,output_tokens\n1,"2\n', "cannot parse as CSV"),
     # rows longer than the header once became an index, shifting every column silently
-    ("input_tokens,output_tokens\n5,6,7,8\n",
-     "data row 1 (header row not counted): 4 fields, but the header has 2"),
+    (
+        "input_tokens,output_tokens\n5,6,7,8\n",
+        "data row 1 (header row not counted): 4 fields, but the header has 2",
+    ),
     ("input_tokens,output_tokens\n1,2\n5,6,7,8\n", "Expected 2 fields in line 3, saw 4"),
-    ("input_tokens,output_tokens,input_tokens\n1,2,3\n",
-     "header row: column 'input_tokens' appears more than once"),
-    ("input_tokens,output_tokens,count\n1,2,100000000000000000000\n",
-     "'count': '100000000000000000000' is absurd (over 1,000,000,000,000 queries)"),
+    (
+        "input_tokens,output_tokens,input_tokens\n1,2,3\n",
+        "header row: column 'input_tokens' appears more than once",
+    ),
+    (
+        "input_tokens,output_tokens,count\n1,2,100000000000000000000\n",
+        "'count': '100000000000000000000' is absurd (over 1,000,000,000,000 queries)",
+    ),
 ]
 
 
@@ -92,8 +113,11 @@ def test_error_counts_every_bad_row_in_a_column(tmp_path):
 
 
 def test_jsonl_errors_give_file_lines(tmp_path):
-    path = _write(tmp_path, "w.jsonl", '{"input_tokens": 1, "output_tokens": 2}\n\n'
-                                       '{"input_tokens": 1, "output_tokens": null}\n')
+    path = _write(
+        tmp_path,
+        "w.jsonl",
+        '{"input_tokens": 1, "output_tokens": 2}\n\n{"input_tokens": 1, "output_tokens": null}\n',
+    )
     with pytest.raises(WorkloadError, match=r"w.jsonl: line 3: column 'output_tokens'"):
         load_workload(path)
     path = _write(tmp_path, "v.jsonl", '{"input_tokens": 1, "output_tokens": 2}\n{oops\n')
@@ -125,8 +149,11 @@ def test_size_limit_missing_file_binary_garbage(tmp_path):
 
 
 def test_text_without_tokenizer_says_so(tmp_path):
-    path = _write(tmp_path, "alpaca.json",
-                  json.dumps([{"instruction": "say hi", "input": "", "output": "hi there"}]))
+    path = _write(
+        tmp_path,
+        "alpaca.json",
+        json.dumps([{"instruction": "say hi", "input": "", "output": "hi there"}]),
+    )
     with pytest.raises(WorkloadError, match="name a tokenizer"):
         load_workload(path)
 
@@ -152,12 +179,18 @@ def word_tokenizer(tmp_path_factory):
 
 
 def test_text_columns_counted_with_a_local_tokenizer(tmp_path, word_tokenizer):
-    path = _write(tmp_path, "alpaca.json", json.dumps([
-        {"instruction": "say hi", "input": "hello world", "output": "hi there"},
-        {"instruction": "say hello", "input": "", "output": "hello hello hello"},
-    ]))
+    path = _write(
+        tmp_path,
+        "alpaca.json",
+        json.dumps(
+            [
+                {"instruction": "say hi", "input": "hello world", "output": "hi there"},
+                {"instruction": "say hello", "input": "", "output": "hello hello hello"},
+            ]
+        ),
+    )
     w = load_workload(path, tokenizer=str(word_tokenizer))
-    assert w.queries["input_tokens"].tolist() == [4, 2]   # instruction + input words
+    assert w.queries["input_tokens"].tolist() == [4, 2]  # instruction + input words
     assert w.queries["output_tokens"].tolist() == [2, 3]
     path = _write(tmp_path, "mixed.csv", "prompt,output_tokens\nhello world there,7\n")
     w = load_workload(path, tokenizer=str(word_tokenizer))
@@ -188,8 +221,11 @@ def test_workload_from_frame_validates_like_a_file():
 
 
 def test_columns_differing_only_in_case_are_refused(tmp_path):
-    path = _write(tmp_path, "w.jsonl", '{"input_tokens": 1, "Input_Tokens": 9, '
-                                       '"output_tokens": 2}\n')
-    with pytest.raises(WorkloadError, match="w.jsonl: columns 'input_tokens' and "
-                                            "'Input_Tokens' differ only in case"):
+    path = _write(
+        tmp_path, "w.jsonl", '{"input_tokens": 1, "Input_Tokens": 9, "output_tokens": 2}\n'
+    )
+    with pytest.raises(
+        WorkloadError,
+        match="w.jsonl: columns 'input_tokens' and 'Input_Tokens' differ only in case",
+    ):
         load_workload(path)
