@@ -3,11 +3,14 @@
 Data reads use ``st.cache_data`` keyed on the store file's version (size and mtime of the
 file and its WAL), so an import or sweep is seen on the next run; solver objects
 (``Planner``, baseline plans, frontiers) use ``st.cache_resource`` keyed on the content of
-their inputs, so moving zeta re-solves the cached Planner instead of rebuilding it.
+their inputs (``digest``, ``workload_key``, ``reports_key``), so moving zeta re-solves the
+cached Planner instead of rebuilding it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -51,7 +54,8 @@ def n_measurements(path: str | Path) -> int:
 def clear_data() -> None:
     """After a write: forget the cached table reads.  They are keyed on the store file's
     version already; this only frees the stale entries at once.  Fits, the catalogue and
-    every other session's entries stay (a process-wide clear made every session refit)."""
+    every other session's entries stay (a process-wide clear would make every session
+    refit)."""
     for read in (measurements, arms_summary, runs):
         read.clear()
 
@@ -75,6 +79,24 @@ def synthetic_workload(kind: str, n_queries: int, seed: int):
     from planner.workload.load import synthetic_workload as make
 
     return make(kind, int(n_queries), seed=int(seed))
+
+
+def digest(*parts) -> str:
+    """A short stable key for cache entries built from JSON-able parts."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def workload_key(workload) -> str:
+    q = workload.queries
+    hashed = pd.util.hash_pandas_object(
+        q[["input_tokens", "output_tokens", "task", "count"]], index=False
+    )
+    return digest(workload.name, len(q), int(hashed.sum() % (2**61)))
+
+
+def reports_key(reports) -> str:
+    return digest([r.to_json() for r in reports])
 
 
 @st.cache_resource(max_entries=4, show_spinner="Building the planner…")

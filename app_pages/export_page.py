@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from app_pages import exports, planning, state
 from app_pages import plan_state as ps
+from app_pages import state
+from app_pages.settings import FRONTIER_ZETAS as ZETAS
 from app_pages.text import md
-
-ZETAS = planning.FRONTIER_ZETAS
+from planner.report import exports
 
 
 @state.guarded
@@ -19,6 +19,7 @@ def page() -> None:
     if plan is None:
         return
     baselines = ctx.baseline_plans()
+    setup = ctx.setup()
     stem = f"plan-{ctx.workload.name}".replace(" ", "_")
     st.caption(
         f"{plan.name} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
@@ -37,7 +38,7 @@ def page() -> None:
         )
     st.download_button(
         "Plan summary JSON (plan, baselines, assumptions, sources)",
-        lambda: exports.summary_json(ctx, plan, baselines),
+        lambda: exports.summary_json(plan, baselines, setup),
         file_name=f"{stem}.json",
         mime="application/json",
         key="export_json",
@@ -47,11 +48,11 @@ def page() -> None:
         "Include the frontier over zeta in the report", value=True, key="export_frontier"
     )
     st.download_button(
-        "HTML report (self-contained, for stakeholders)",  # frontier: 11
-        lambda: exports.html_bytes(  # solves, on click
-            ctx,
+        "HTML report (self-contained, for stakeholders)",
+        lambda: exports.html_bytes(  # the frontier's solves run on the click, not before
             plan,
             baselines,
+            setup,
             ctx.bundle.zeta_frontier(ZETAS) if include_frontier else None,
             list(ZETAS) if include_frontier else None,
         ),
@@ -61,7 +62,7 @@ def page() -> None:
         icon=":material/description:",
     )
     st.subheader("Data sources")
-    st.text("\n".join(exports.sources(ctx, plan)))
+    st.text("\n".join(exports.data_sources(plan, setup)))
 
 
 page()

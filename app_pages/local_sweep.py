@@ -1,4 +1,5 @@
-"""A tiny local measurement sweep from the dashboard (measure.sweep.harness; torch loaded lazily)."""
+"""The Measurements page's tiny local sweep: its form's values checked, then ``measure.sweep``
+run on the tiny model (torch loads only when a sweep is asked for)."""
 
 from __future__ import annotations
 
@@ -76,8 +77,8 @@ def run_local_sweep(
     store_path: str | Path,
     progress: Callable[[int, int], None] | None = None,
 ):
-    """Run the tiny-model sweep into the store; returns measure.sweep.harness.SweepResult."""
-    from measure.sweep.harness import SweepConfig, run_sweep  # imports torch: only when asked
+    """Run the tiny-model sweep into the store; returns measure.sweep's SweepResult."""
+    from measure.sweep import SweepConfig, run_sweep
 
     store_path = Path(store_path)
     config = SweepConfig(

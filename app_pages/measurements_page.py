@@ -3,8 +3,8 @@
 import streamlit as st
 
 from app_pages import cache, local_sweep, state, uploads
-from app_pages import measurement_views as views
 from app_pages.text import md
+from planner.report import measurement_views as views
 
 
 def filters(df):

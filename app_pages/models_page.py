@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app_pages import cache, model_views, sources, state
+from app_pages import cache, sources, state
 from app_pages.text import md
+from planner.report import fit_views
 
 
 def arm_picker(reports):
@@ -28,18 +29,18 @@ def fit_charts(reports, model, system, target, measurements) -> None:
     for col, report in zip(columns, sorted(chosen, key=lambda r: r.form, reverse=True)):
         with col:
             st.markdown(
-                f"**{report.form} form** · energy source: {sources.energy_source_label(report)}"
+                f"**{report.form} form** · energy source: {fit_views.energy_source_label(report)}"
             )
             if report.is_estimated:
                 st.warning("Fitted to ESTIMATED energy, not measurements.")
-            st.plotly_chart(model_views.heatmap(report), width="stretch")
+            st.plotly_chart(fit_views.heatmap(report), width="stretch")
             if measurements is not None and not measurements.empty:
-                points = model_views.arm_points(measurements, report)
+                points = fit_views.arm_points(measurements, report)
                 if len(points):
                     st.plotly_chart(
-                        model_views.measured_vs_predicted(report, points), width="stretch"
+                        fit_views.measured_vs_predicted(report, points), width="stretch"
                     )
-                    st.plotly_chart(model_views.residuals(report, points), width="stretch")
+                    st.plotly_chart(fit_views.residuals(report, points), width="stretch")
 
 
 @state.guarded
@@ -54,7 +55,7 @@ def page() -> None:
         st.warning("No fits available: import measurements on the Measurements page.")
         return
     st.subheader("Every arm (held-out errors from 5-fold cross-validation)")
-    st.dataframe(sources.overview(rs.reports), width="stretch", hide_index=True)
+    st.dataframe(fit_views.overview(rs.reports), width="stretch", hide_index=True)
     if rs.skipped:
         with st.expander(f"{len(rs.skipped)} fits the data cannot support"):
             st.text("\n".join(rs.skipped))
@@ -62,10 +63,10 @@ def page() -> None:
     model, system = arm_picker(rs.reports)
     left, right = st.columns(2)
     left.markdown("**Coefficients**")
-    left.dataframe(sources.coefficient_table(rs.reports, model, system), width="stretch")
+    left.dataframe(fit_views.coefficient_table(rs.reports, model, system), width="stretch")
     right.markdown("**Error figures**")
     right.dataframe(
-        sources.error_table(rs.reports, model, system), width="stretch", hide_index=True
+        fit_views.error_table(rs.reports, model, system), width="stretch", hide_index=True
     )
     target = st.radio("Target", ("energy", "runtime"), horizontal=True, key="models_target")
     measurements = None

@@ -7,26 +7,29 @@ plan for the same settings, and only the Planner page draws the controls.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 import streamlit as st
 
-from app_pages import cache, planning, state, uploads
+from app_pages import cache, state, uploads
 from app_pages.bundle import TIME_LIMIT_S
-from app_pages.settings import init_defaults, synthetic_choice
-from app_pages.sources import ReportSet, estimated_arms
+from app_pages.imports import collector_paused
+from app_pages.settings import PlanSettings, init_defaults, synthetic_choice
+from app_pages.sources import ReportSet
 from app_pages.text import md
+from planner.fleet.table import fleet_dict, llm_table, missing_accuracy, models_and_systems
+from planner.report.fit_views import estimated_arms
 
 log = logging.getLogger("app.plan")
 
 
-def settings() -> planning.PlanSettings:
+def settings() -> PlanSettings:
     init_defaults()
-    values = {f.name: st.session_state[f.name] for f in fields(planning.PlanSettings)}
+    values = {f.name: st.session_state[f.name] for f in fields(PlanSettings)}
     if values["objective"] != "energy":
         values["min_accuracy"] = None
-    return planning.PlanSettings(**values)
+    return PlanSettings(**values)
 
 
 def handle_upload(file) -> None:
@@ -39,7 +42,7 @@ def handle_upload(file) -> None:
     )
     if outcome.ok:
         st.session_state["uploaded_workload"] = outcome.value
-        st.session_state["uploaded_key"] = planning.workload_key(outcome.value)
+        st.session_state["uploaded_key"] = cache.workload_key(outcome.value)
         st.session_state.pop("upload_error", None)
     else:
         st.session_state["upload_error"] = outcome.error
@@ -50,7 +53,7 @@ def workload():
     choice = synthetic_choice()
     if choice is None:
         return st.session_state["uploaded_workload"], st.session_state["uploaded_key"]
-    return cache.synthetic_workload(*choice), planning.digest("synthetic", *choice)
+    return cache.synthetic_workload(*choice), cache.digest("synthetic", *choice)
 
 
 def accuracy_table(models: list[str], rs: ReportSet) -> pd.DataFrame:
@@ -58,17 +61,16 @@ def accuracy_table(models: list[str], rs: ReportSet) -> pd.DataFrame:
     saved = st.session_state.get("accuracy_table")
     if saved is not None and sorted(saved["model"]) == sorted(set(models)):
         return saved
-    return planning.accuracy_frame(models, rs.devices_per_instance)
+    return llm_table(models, rs.devices_per_instance)
 
 
 @dataclass
 class PlanContext:
     rs: ReportSet
     form: str | None
-    settings: planning.PlanSettings
+    settings: PlanSettings
     workload: object
     fleet: object
-    fleet_dict: dict
     arms: list
     bundle: object
     estimated: frozenset
@@ -76,38 +78,53 @@ class PlanContext:
     def baseline_plans(self) -> dict:
         return self.bundle.baselines()
 
+    def setup(self):
+        """What the exports say a plan was made from (``planner.report.exports``)."""
+        from planner.report.exports import PlanSetup
+
+        return PlanSetup(
+            fleet=self.fleet,
+            fits=self.rs.label,
+            citation=self.rs.citation,
+            form=self.form,
+            settings=asdict(self.settings),
+            estimated_arms=self.estimated,
+        )
+
 
 def plan_context() -> PlanContext | None:
     """Everything a plan needs, from the session's settings; None (with a message) if unusable."""
-    from planner.fleet.spec import Fleet, FleetError
-    from planner.routing.arms import ArmError, build_arms
+    with collector_paused():  # the routing package brings in cvxpy and scipy
+        from planner.fleet.spec import Fleet, FleetError
+        from planner.routing.arms import ArmError, build_arms
 
     rs = state.report_set()
     form = state.current_form()
     reports = rs.reports if form is None else rs.of_form(form)
-    models, systems = planning.arm_models_and_systems(reports)
+    models, systems = models_and_systems(reports)
     s = settings()
     table = accuracy_table(models, rs)
     wl, wl_key = workload()
-    missing = planning.missing_accuracy(table)
+    missing = missing_accuracy(table)
     if missing:
-        st.error(md(missing))
+        st.error(
+            md(f"{missing} It is under 'Fleet, facility and accuracy scores' on the Planner page.")
+        )
         return None
-    fd = planning.fleet_dict(table, systems, s)
     try:
-        fleet = Fleet.from_dict(fd, source="the Planner page's settings")
+        fleet = Fleet.from_dict(
+            fleet_dict(table, systems, **s.fleet_args(), facility=s.facility()),
+            source="the Planner page's settings",
+        )
         arms = build_arms(reports, fleet, form=form)
     except (FleetError, ArmError) as exc:
         st.error(md(exc))
         return None
-    key = planning.digest(
-        planning.reports_key(reports),
-        form,
-        wl_key,
-        planning.fleet_dict(table, systems, s, with_facility=False),
+    key = cache.digest(  # facility figures change only the reporting: not in the key
+        cache.reports_key(reports), form, wl_key, fleet_dict(table, systems, **s.fleet_args())
     )
     bundle = cache.planner_bundle(key, arms, wl, fleet)
-    return PlanContext(rs, form, s, wl, fleet, fd, arms, bundle, estimated_arms(reports))
+    return PlanContext(rs, form, s, wl, fleet, arms, bundle, estimated_arms(reports))
 
 
 def solve(ctx: PlanContext):

@@ -2,10 +2,9 @@
 
 The workload chart is drawn first, from numpy alone; pandas, the fits and the solver load
 after it (``planner_view``).  Until the process has loaded the solver, the page then pauses
-briefly: the browser must fetch Streamlit's 4.7 MB plotly bundle from this same Python
-process, and the imports and solve that follow hold the GIL and slowed that fetch from
-~0.25 s to ~0.5 s (measured by Playwright's polling: first chart 2.8-3.1 s without the
-pause, 2.5-2.8 s with it; the plan itself lands no later).  PLANNER_FIRST_CHART_PAUSE_S=0 turns it off (the AppTest suite).
+briefly, so that the browser fetches Streamlit's chart library from this same Python process
+before the imports and the solve that follow hold the GIL.  PLANNER_FIRST_CHART_PAUSE_S=0
+turns the pause off (the AppTest suite has no browser to wait for).
 """
 
 import os

@@ -1,16 +1,18 @@
 """The Planner page below its workload chart: objective and fleet controls, the plan, its
 headline figures against every baseline, the allocation and its download.
 
-Imported by the page after the workload chart is out (pandas, the fits and the solver load
-here), so the browser fetches the chart library while this module's imports run.
+Imported by the page after the workload chart is out: pandas and the fits load with this
+module and the solver with the first plan, while the browser fetches the chart library.
 """
 
 import streamlit as st
 
 from app_pages import plan_state as ps
-from app_pages import planning, state
+from app_pages import state
 from app_pages.text import md
-from planner.report import html as html_report
+from planner.fleet.spec import ACCURACY_CITATION
+from planner.fleet.table import models_and_systems
+from planner.report import figures, tables
 
 
 def objective_controls() -> None:
@@ -52,7 +54,7 @@ def fleet_controls() -> None:
         cols[2].number_input("Price per kWh", 0.0, 10.0, step=0.01, key="price_per_kwh")
         form = state.current_form()
         reports = rs.reports if form is None else rs.of_form(form)
-        models, _ = planning.arm_models_and_systems(reports)
+        models, _ = models_and_systems(reports)
         edited = st.data_editor(
             ps.accuracy_table(models, rs),
             key="accuracy_editor",
@@ -72,12 +74,10 @@ def fleet_controls() -> None:
             },
         )
         st.session_state["accuracy_table"] = edited
-        st.caption(
-            "A_K defaults: Open LLM Leaderboard averages used by Wilkins et al. (thesis Table 4.1)."
-        )
+        st.caption(f"A_K defaults: {ACCURACY_CITATION}.")
 
 
-def headline(ctx, plan) -> None:
+def headline(ctx, plan) -> dict:
     from planner.report.summary import summarize
 
     baselines = ctx.baseline_plans()
@@ -88,15 +88,15 @@ def headline(ctx, plan) -> None:
     )
     plan_summary = summarize(plan, ctx.fleet)
     base_summary = summarize(baselines[st.session_state["compare_to"]], ctx.fleet)
-    for col, metric in zip(st.columns(5), planning.headline(plan_summary, base_summary)):
+    for col, metric in zip(st.columns(5), tables.headline(plan_summary, base_summary)):
         col.metric(**metric)
     st.caption(
         f"{plan.name}: {plan.status}, solved in {plan.solve_seconds:.2f} s. "
-        + planning.energy_note(plan_summary)
+        + tables.energy_note(plan_summary)
     )
     if plan_summary["is_estimated"]:
         st.warning("Part of this plan's energy comes from ESTIMATED figures, not measurements.")
-    if planning.mixes_energy_kinds(ctx.arms):
+    if tables.mixes_energy_kinds(ctx.arms):
         st.warning(
             "These arms mix GPU-only energy fits (the paper's published form) with "
             "GPU + CPU energy fits: their energies are not like for like. Choose one "
@@ -106,7 +106,7 @@ def headline(ctx, plan) -> None:
 
 
 def results(ctx) -> None:
-    from app_pages import exports
+    from planner.report import exports
     from planner.report.summary import compare
 
     plan = ps.solve(ctx)
@@ -114,9 +114,9 @@ def results(ctx) -> None:
         return
     baselines = headline(ctx, plan)
     st.plotly_chart(
-        html_report.allocation_figure(plan, ctx.estimated), width="stretch", key="allocation_chart"
+        figures.allocation_figure(plan, ctx.estimated), width="stretch", key="allocation_chart"
     )
-    st.dataframe(planning.allocation_table(plan), hide_index=True, width="stretch")
+    st.dataframe(tables.allocation_table(plan), hide_index=True, width="stretch")
     if too_large := exports.csv_too_large(plan):
         st.info(too_large)
     else:
@@ -128,9 +128,9 @@ def results(ctx) -> None:
             key="allocation_csv",
         )
     st.subheader("Against every baseline")
-    st.plotly_chart(html_report.comparison_figure(plan, baselines), width="stretch")
+    st.plotly_chart(figures.comparison_figure(plan, baselines), width="stretch")
     st.dataframe(
-        planning.comparison_table(compare(plan, baselines, ctx.fleet)),
+        tables.comparison_table(compare(plan, baselines, ctx.fleet)),
         hide_index=True,
         width="stretch",
     )
@@ -142,6 +142,6 @@ def plan_panel() -> None:
         return
     st.caption(
         f"Fits: {md(ctx.rs.label)} · {len(ctx.arms)} arms · "
-        f"workload {md(planning.workload_caption(ctx.workload))}"
+        f"workload {md(tables.workload_caption(ctx.workload))}"
     )
     results(ctx)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import streamlit as st
 
 SYNTHETIC_KINDS = ("chat", "math", "code")
+FRONTIER_ZETAS = tuple(round(i / 10, 2) for i in range(11))  # Trade-offs and the HTML report
 WORKLOAD_SYNTHETIC = "Synthetic"
 WORKLOAD_UPLOAD = "Upload a file"
 DEFAULT_BASELINE = "most_accurate_fastest"
@@ -26,6 +27,21 @@ class PlanSettings:
     pue: float = 1.2
     carbon_g_per_kwh: float = 400.0
     price_per_kwh: float = 0.15
+
+    def fleet_args(self) -> dict:
+        """``planner.fleet.fleet_dict``'s keywords: every system alike."""
+        return {
+            "devices": self.devices,
+            "window_h": self.window_h,
+            "min_share_fraction": self.min_share_fraction,
+        }
+
+    def facility(self) -> dict:
+        return {
+            "pue": self.pue,
+            "carbon_g_per_kwh": self.carbon_g_per_kwh,
+            "price_per_kwh": self.price_per_kwh,
+        }
 
 
 DEFAULTS = {

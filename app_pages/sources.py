@@ -1,16 +1,13 @@
-"""Where the fitted models come from: the reference catalogue or fits of the store's data.
+"""The sidebar's two sources of fitted models: the reference catalogue, or fits of the
+session's store, each labelled with where it came from (``cache`` keeps one of each).
 
-Every table the dashboard shows about fits carries the data source (catalogue or store)
-and the energy source behind each fit (imported, nvml, rapl, estimated), estimated fits
-marked as such.
+Plain functions, tested without streamlit; ``planner.report.fit_views`` draws the fits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
 
 from planner.fits.curves import FitReport
 
@@ -26,10 +23,8 @@ class ReportSet:
     reports: list[FitReport]
     label: str
     citation: str = ""
-    accuracy: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     devices_per_instance: dict[str, int] = field(default_factory=dict)
-    model_aliases: dict[str, str] = field(default_factory=dict)
 
     def of_form(self, form: str) -> list[FitReport]:
         return [r for r in self.reports if r.form == form]
@@ -48,9 +43,7 @@ def catalogue_reports(path: str | Path | None = None) -> ReportSet:
         list(cat.reports),
         "Reference catalogue (published fits and fits of the paper's data)",
         citation=cat.citation,
-        accuracy=dict(cat.accuracy),
         devices_per_instance=dict(cat.gpus_per_instance),
-        model_aliases=dict(cat.model_aliases),
     )
 
 
@@ -68,63 +61,3 @@ def store_reports(store_path: str | Path) -> ReportSet:
     return ReportSet(
         KIND_STORE, reports, f"Fits of the measurements in store {store_path}", skipped=skipped
     )
-
-
-def energy_source_label(report: FitReport) -> str:
-    """'imported', 'nvml', ... ; estimated energy is named in capitals."""
-    sources = ", ".join(report.energy_sources) or "unknown"
-    return f"ESTIMATED ({sources})" if report.is_estimated else sources
-
-
-def estimated_arms(reports: list[FitReport]) -> frozenset[tuple[str, str]]:
-    return frozenset(
-        (r.model, r.system) for r in reports if r.target == "energy" and r.is_estimated
-    )
-
-
-def overview(reports: list[FitReport]) -> pd.DataFrame:
-    """One row per (model, system, form): held-out errors, n and sources of both targets."""
-    rows: dict[tuple, dict] = {}
-    for r in reports:
-        row = rows.setdefault(
-            (r.model, r.system, r.form), {"model": r.model, "system": r.system, "form": r.form}
-        )
-        prefix = "energy" if r.target == "energy" else "runtime"
-        row[f"{prefix} median APE (held out, %)"] = r.cv_median_ape
-        row[f"{prefix} p90 APE (held out, %)"] = r.cv_p90_ape
-        row[f"{prefix} R² (held out)"] = r.cv_r2
-        row[f"{prefix} n"] = r.n
-        if r.target == "energy":
-            row["energy source"] = energy_source_label(r)
-            row["fit source"] = r.source
-    return pd.DataFrame(list(rows.values()))
-
-
-def coefficient_table(reports: list[FitReport], model: str, system: str) -> pd.DataFrame:
-    """Coefficients of every form and target of one arm, side by side (one column each)."""
-    cols = {}
-    for r in sorted(reports, key=lambda r: (r.target, r.form)):
-        if r.model == model and r.system == system:
-            cols[f"{r.target} · {r.form} ({r.curve.unit})"] = pd.Series(r.curve.coefficients())
-    return pd.DataFrame(cols)
-
-
-def error_table(reports: list[FitReport], model: str, system: str) -> pd.DataFrame:
-    """Held-out (cross-validated) and in-sample error figures of one arm's fits."""
-    rows = []
-    for r in sorted(reports, key=lambda r: (r.target, r.form)):
-        if r.model == model and r.system == system:
-            rows.append(
-                {
-                    "target": r.target,
-                    "form": r.form,
-                    "n": r.n,
-                    "held-out median APE %": r.cv_median_ape,
-                    "held-out p90 APE %": r.cv_p90_ape,
-                    "held-out R²": r.cv_r2,
-                    "in-sample R²": r.r2,
-                    "energy source": energy_source_label(r),
-                    "notes": "; ".join(r.notes),
-                }
-            )
-    return pd.DataFrame(rows)

@@ -3,12 +3,11 @@
 import streamlit as st
 
 from app_pages import plan_state as ps
-from app_pages import planning, state
+from app_pages import state
+from app_pages.settings import FRONTIER_ZETAS as ZETAS
 from app_pages.text import md
-from planner.report import html as html_report
+from planner.report import figures
 from planner.report.summary import frontier_table
-
-ZETAS = planning.FRONTIER_ZETAS
 
 
 @state.guarded
@@ -23,18 +22,16 @@ def page() -> None:
         f"({ctx.workload.n_queries:,} queries). Each frontier point is an optimal plan "
         "for one zeta; baselines are the grey diamonds."
     )
-    with st.status("Solving 11 plans over zeta", expanded=False) as status:
+    with st.status(f"Solving {len(ZETAS)} plans over zeta", expanded=False) as status:
         frontier = ctx.bundle.zeta_frontier(ZETAS)
         baselines = ctx.baseline_plans()
-        status.update(label="Frontier over zeta: 11 optimal plans", state="complete")
+        status.update(label=f"Frontier over zeta: {len(ZETAS)} optimal plans", state="complete")
     st.plotly_chart(
-        html_report.frontier_figure(frontier, baselines, plan),
+        figures.frontier_figure(frontier, baselines, plan),
         width="stretch",
         key="frontier_chart",
     )
-    st.plotly_chart(
-        html_report.zeta_figure(frontier, list(ZETAS)), width="stretch", key="zeta_chart"
-    )
+    st.plotly_chart(figures.zeta_figure(frontier, list(ZETAS)), width="stretch", key="zeta_chart")
     table = frontier_table(frontier, baselines, ctx.fleet)
     cols = [
         c
@@ -60,7 +57,7 @@ def page() -> None:
                 plans, skipped = ctx.bundle.accuracy_frontier(11)
                 status.update(label=f"{len(plans)} plans", state="complete")
             st.plotly_chart(
-                html_report.frontier_figure(plans, baselines, plan),
+                figures.frontier_figure(plans, baselines, plan),
                 width="stretch",
                 key="floor_chart",
             )

@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app_pages.launch import chromium_launch_options, chromium_path, running_app, wait_idle  # noqa: E402
 from planner.workload.synthetic import synthetic_tokens  # noqa: E402
+from tests.app.launch import chromium_launch_options, chromium_path, running_app, wait_idle  # noqa: E402
 
 CHART = ".js-plotly-plot .main-svg"
 TRIVIAL_APP = """import streamlit as st

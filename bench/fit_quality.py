@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from measure.paths import PROJECT_ROOT
+
 SHARED = PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024"
 GOAL_MEDIAN_APE, GOAL_CV_R2 = 10.0, 0.97
 GRID_SYSTEM = "argonne-swing"

@@ -9,8 +9,9 @@ committed reference catalogue (the same fits).  Fleet: the paper's shares (gamma
 0.75 at 25 %) on three LLMs, and capacity limits on two systems, so every constraint family
 is live.  The aggregated planner is run side by side with the paper's one-binary-per-(query,
 arm) formulation (cvxpy + HiGHS MILP) at 2,000 and 20,000 queries: the optima must agree
-within the two integer programs' gaps (MIP_REL_GAP of the objective's scale each).  Wall-clock and CPU seconds are printed; the machine is shared, so read
-ratios measured in the same run rather than absolute figures.
+within the two integer programs' gaps (MIP_REL_GAP of the objective's scale each).
+Wall-clock and CPU seconds are printed; the machine is shared, so read ratios measured in
+the same run rather than absolute figures.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from planner.routing._lp import MIP_REL_GAP  # noqa: E402
 from planner.routing.arms import build_arms  # noqa: E402
 from planner.routing.optimize import Planner  # noqa: E402
 from planner.routing.paper_milp import solve_per_query  # noqa: E402
+from planner.routing.problem import energy_scale, objective_cost  # noqa: E402
 from planner.workload.load import synthetic_workload  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "reference" / "wilkins2024"
@@ -99,8 +101,8 @@ def milp_gaps(planner, objective: str, zeta: float, ref_value: float) -> float:
     """How far two correct answers may differ: our integer phase stops within MIP_REL_GAP
     of the objective's scale (sum over queries of the mean |cost| over arms), the per-query
     MILP within MIP_REL_GAP of its own objective."""
-    cost = planner._cost(objective, zeta)
-    to_value = planner._e_max if objective == "energy" else 1.0  # energy costs are J / e_max
+    cost = objective_cost(planner.data, objective, zeta)
+    to_value = energy_scale(planner.data) if objective == "energy" else 1.0  # costs: J / max |e|
     scale = float(planner.data.count @ np.abs(cost).mean(axis=1)) * to_value
     return MIP_REL_GAP * (scale + abs(ref_value)) + 1e-9
 

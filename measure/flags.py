@@ -1,4 +1,6 @@
-"""Flags for imported rows: kept in the store, listed in ``flags``, left out of fits by default.
+"""Plausibility flags for measured rows, imported or swept: kept in the store, listed in
+``flags``, left out of fits by default.  A sweep adds its meter's flags and
+``output_tokens_short`` (the model generated fewer tokens than asked) to these.
 
 - ``negative_cpu_energy`` / ``negative_gpu_energy``: idle power subtracted from a noisy reading;
 - ``gpu_total_mismatch``: a total GPU column that disagrees with the per-GPU sum by more

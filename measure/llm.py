@@ -2,8 +2,8 @@
 
 ``tiny-llama`` is a transformers Llama built from a small config (hidden 128, 2 layers,
 4 heads, vocabulary 1,024) with seeded random weights: it generates real tokens through
-the real ``generate`` loop, so sweeps, tests and demos exercise the whole harness on a CPU
-in seconds.  Its energy figures describe that toy network, nothing else.
+the real ``generate`` loop, so tests and demos run a whole sweep on a CPU in seconds.
+Its energy figures describe that toy network, nothing else.
 
 A local directory is loaded with ``local_files_only``; anything else is treated as a
 Hugging Face hub id and downloaded only then (it needs a network).  Prompts are token ids

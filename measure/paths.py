@@ -7,3 +7,4 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "energy.duckdb"
+DEFAULT_SHARD_DIR = PROJECT_ROOT / "data" / "shards"

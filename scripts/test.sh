@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything the tests need and run the whole suite.
+# Set up everything the tests need, run the lint and import-contract checks, then the
+# whole suite.
 # Installs the measurement and test extras (torch pinned to a CPU build) and, where
 # this user may use apt-get, Debian's chromium for the real-browser tests; the
 # browser tests skip with a reason where no chromium can be had.
@@ -15,6 +16,10 @@ if ! command -v chromium >/dev/null 2>&1; then
         echo "chromium missing and apt-get unavailable to this user: browser tests will skip"
     fi
 fi
+echo "lint: ruff check, ruff format --check, import contracts (pyproject.toml)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports --no-cache
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

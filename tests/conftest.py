@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from measure.paths import PROJECT_ROOT
+
 SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024"
 
 
@@ -19,6 +20,19 @@ def shared_reference_dir() -> Path:
             "clone the project beside shared/ to run the outside checks"
         )
     return SHARED_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def reference_store(shared_reference_dir, tmp_path_factory):
+    """A store with both shared reference files imported (read it, do not write to it)."""
+    from measure.importers import import_file
+    from measure.store import Store
+
+    path = tmp_path_factory.mktemp("reference") / "reference.duckdb"
+    store = Store(path)
+    import_file(shared_reference_dir / "swing-a100-grid.csv", store, system="argonne-swing")
+    import_file(shared_reference_dir / "systems-sweeps.csv", store)
+    return path
 
 
 @pytest.fixture

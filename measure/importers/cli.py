@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from measure.importers.paper import ImportSummary, MalformedFileError, import_file
+from measure.importers.paper import ImportSummary, import_file
+from measure.importers.paper_format import MalformedFileError
 from measure.paths import DEFAULT_DB_PATH
 from measure.store import Store, StoreError
 

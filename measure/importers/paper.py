@@ -37,8 +37,6 @@ from measure.importers.paper_format import (
 )
 from measure.store import RunRecord, Store
 
-__all__ = ["ImportSummary", "MalformedFileError", "ParsedFile", "import_file", "parse_file"]
-
 BATCH_SIZE_NOTE = (
     "batch_size stored as 1: in the paper's files each measurement is one prompt generating "
     "one sequence through a transformers pipeline, so the file's 'Batch Size' (kept in "

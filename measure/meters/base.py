@@ -10,7 +10,7 @@ or as a context manager::
 
 Every reading carries ``source`` (``nvml``, ``rapl``, ``estimated``, ...): an estimate is
 never passed off as a measurement.  ``min_window_s`` is the shortest window the meter can
-measure to within its resolution; the harness repeats shorter work inside one window and
+measure to within its resolution; a sweep repeats shorter work inside one window and
 divides, rather than reporting a near-zero energy.
 """
 

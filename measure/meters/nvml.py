@@ -8,7 +8,7 @@ the meter samples ``nvmlDeviceGetPowerUsage`` (milliwatts) in a background threa
 costs the generation well under 1%; see bench/meter_overhead.py): energy is the samples' mean
 power (trapezoid integral over their span) times the window's duration.  The counter updates
 only every ~20-100 ms, so windows shorter than ``min_window_s`` are not measured directly:
-the harness repeats the work inside one window, and a shorter counter window is flagged
+a sweep repeats the work inside one window, and a shorter counter window is flagged
 ``nvml_window_below_counter_period``.
 
 Vendor errors are translated here, at the boundary: a missing library or driver or no GPU

@@ -1,7 +1,6 @@
 """The DuckDB store: schema, reads and transactional writes (every SQL statement lives here)."""
 
 from measure.store.schema import (
-    ENERGY_SOURCES,
     MEASUREMENT_COLUMNS,
     RUN_COLUMNS,
     STARTUP_COLUMNS,
@@ -13,7 +12,6 @@ __all__ = [
     "StoreError",
     "RunRecord",
     "WriteResult",
-    "ENERGY_SOURCES",
     "MEASUREMENT_COLUMNS",
     "STARTUP_COLUMNS",
     "RUN_COLUMNS",

@@ -1,7 +1,5 @@
 """The store's tables, as DDL and column lists (documented in the README)."""
 
-ENERGY_SOURCES = ("nvml", "rapl", "nvml+rapl", "estimated", "nvml+estimated", "imported")
-
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id        VARCHAR PRIMARY KEY,

@@ -8,14 +8,16 @@ Tables (documented in the README):
 
 Energies are per measured batch, in joules; ``batch_size`` says how many queries the
 batch held, so energy per query is ``energy / batch_size``.  ``energy_source`` names
-where the energy came from (``nvml``, ``rapl``, ``nvml+rapl``, ``estimated``,
-``imported``); ``flags`` lists what an importer or meter found suspicious (for example
+where the energy came from: a sweep's meter (``nvml``, ``rapl``, ``estimated``, or one GPU
+and one CPU meter joined, as ``nvml+rapl``; see :mod:`measure.meters`) or ``imported``;
+``flags`` lists what an importer or meter found suspicious (for example
 ``negative_cpu_energy``); flagged rows stay in the store and are kept out of fits by
 default.
 
 DuckDB allows one writing process per file, and a read-only open fails while another
 process holds the file for writing, so every method opens a connection for its own use
-only, and read paths retry briefly on a lock conflict.  Writers (imports, shard merges)
+only, and read paths retry briefly on a lock conflict.  No connection leaves this class:
+every SQL statement on the store lives here.  Writers (imports, shard merges)
 hold the file for the length of one transaction.
 """
 
@@ -92,7 +94,7 @@ class Store:
 
     # -- connections -------------------------------------------------------------------
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """One connection for one use; retries while another process holds a write lock."""
         if read_only and not self.path.exists():
             raise StoreError(f"store {self.path} does not exist yet")
@@ -116,11 +118,6 @@ class Store:
         finally:
             con.close()
 
-    def ensure_schema(self) -> Store:
-        with self.connect():
-            pass
-        return self
-
     def exists(self) -> bool:
         return self.path.exists()
 
@@ -128,7 +125,7 @@ class Store:
     def has_run(self, run_id: str | None = None, source_sha256: str | None = None) -> bool:
         if not self.exists():
             return False
-        with self.connect(read_only=True) as con:
+        with self._connect(read_only=True) as con:
             if not _table_exists(con, "runs"):
                 return False
             row = con.execute(
@@ -154,7 +151,7 @@ class Store:
         start = _frame_with_columns(
             startup if startup is not None else pd.DataFrame(), STARTUP_COLUMNS, run.run_id
         )
-        with self.connect() as con:
+        with self._connect() as con:
             present = con.execute(
                 "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
                 [run.run_id, run.source_sha256],
@@ -208,7 +205,7 @@ class Store:
             return [False] * len(frame)
         candidates = frame[list(DUPLICATE_KEY)].assign(candidate_row=range(len(frame)))
         same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM m.{col}" for col in DUPLICATE_KEY)
-        with self.connect(read_only=True) as con:
+        with self._connect(read_only=True) as con:
             if not _table_exists(con, "measurements"):
                 return [False] * len(frame)
             con.register("candidate_rows", candidates)
@@ -219,6 +216,18 @@ class Store:
             con.unregister("candidate_rows")
         found = {r[0] for r in rows}
         return [i in found for i in range(len(frame))]
+
+    def measurement_count(self, run_id: str) -> int:
+        """How many measurement rows run ``run_id`` has (0 before the store exists)."""
+        if not self.exists():
+            return 0
+        with self._connect(read_only=True) as con:
+            if not _table_exists(con, "measurements"):
+                return 0
+            row = con.execute(
+                "SELECT count(*) FROM measurements WHERE run_id = ?", [run_id]
+            ).fetchall()[0]
+        return int(row[0])
 
     def startup_phases(self) -> pd.DataFrame:
         return self._read(
@@ -243,7 +252,7 @@ class Store:
     def _read(self, sql: str, params: list, columns: tuple[str, ...]) -> pd.DataFrame:
         if not self.exists():
             return pd.DataFrame(columns=list(columns))
-        with self.connect(read_only=True) as con:
+        with self._connect(read_only=True) as con:
             if not _table_exists(con, "measurements"):
                 return pd.DataFrame(columns=list(columns))
             return con.execute(sql, params).df()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from measure.paths import DEFAULT_DB_PATH
+from measure.paths import DEFAULT_DB_PATH, DEFAULT_SHARD_DIR
 
 EXIT_INTERRUPTED = 130
 
@@ -88,7 +88,7 @@ def add_parser(subparsers) -> None:
 
 def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     from measure.meters import DEFAULT_WATTS_PER_CORE
-    from measure.sweep.harness import DEFAULT_GRID
+    from measure.sweep.config import DEFAULT_GRID
 
     grid = ",".join(map(str, DEFAULT_GRID[:2])) + ",...," + str(DEFAULT_GRID[-1])
     p.add_argument(
@@ -150,7 +150,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
         help="shortest metered window; shorter trials repeat (default: meter's)",
     )
     p.add_argument("--db", default=str(DEFAULT_DB_PATH), help="store (default %(default)s)")
-    p.add_argument("--shard-dir", help="where the run's shard goes (default data/shards)")
+    p.add_argument("--shard-dir", help=f"where the run's shard goes (default {DEFAULT_SHARD_DIR})")
     p.add_argument("--run-id", help="name the run (and its shard) yourself")
     p.add_argument(
         "--resume",
@@ -184,7 +184,8 @@ def cmd_meters(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from measure.sweep.harness import SweepConfig, run_sweep
+    from measure.sweep.config import SweepConfig
+    from measure.sweep.runner import run_sweep
 
     config = SweepConfig(
         model=args.model,
@@ -248,7 +249,7 @@ def _guarded(work):
     from measure.llm import ModelLoadError
     from measure.meters import MeterError, MeterUnavailable
     from measure.store import StoreError
-    from measure.sweep.harness import SweepError
+    from measure.sweep.config import SweepError
     from measure.sweep.shards import ShardError
 
     try:

@@ -1,23 +1,28 @@
-"""Fitted energy and runtime curves: forms, term identification, validation, fitting, the
-shipped catalogue, and where a plan's fits come from (store or catalogue)."""
+"""Fitted energy and runtime curves: the curve and its report (``curves``), regression
+forms (``forms``), which terms the data identify (``identify``), held-out validation
+(``validation``), fitting store rows (``fitting``), the shipped catalogue (``catalogue``)
+and where a plan's fits come from (``sources``: the store, else the catalogue).
 
-from planner.fits.catalogue import Catalogue, CatalogueError, load_catalogue
-from planner.fits.curves import Curve, FitReport
-from planner.fits.fitting import FitError, fit_arm, fit_store
-from planner.fits.forms import DefaultForm, PaperForm
-from planner.fits.sources import NoFitsError, load_reports
+Loading a catalogue needs no fitting code (no scikit-learn), so the names below load on
+first use.
+"""
 
-__all__ = [
-    "Catalogue",
-    "CatalogueError",
-    "Curve",
-    "DefaultForm",
-    "FitError",
-    "FitReport",
-    "NoFitsError",
-    "PaperForm",
-    "fit_arm",
-    "fit_store",
-    "load_catalogue",
-    "load_reports",
-]
+from planner._lazy import lazy_api
+
+_PUBLIC = {
+    "Catalogue": "planner.fits.catalogue",
+    "CatalogueError": "planner.fits.catalogue",
+    "load_catalogue": "planner.fits.catalogue",
+    "Curve": "planner.fits.curves",
+    "FitReport": "planner.fits.curves",
+    "FitError": "planner.fits.fitting",
+    "fit_arm": "planner.fits.fitting",
+    "fit_store": "planner.fits.fitting",
+    "total_energy_j": "planner.fits.energy",
+    "DefaultForm": "planner.fits.forms",
+    "PaperForm": "planner.fits.forms",
+    "NoFitsError": "planner.fits.sources",
+    "load_reports": "planner.fits.sources",
+}
+__all__ = sorted(_PUBLIC)
+__getattr__ = lazy_api(__name__, _PUBLIC)

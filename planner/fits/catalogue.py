@@ -166,17 +166,6 @@ class Catalogue:
         name = self.leaderboard_name(model)
         return None if name is None else self.accuracy.get(name)
 
-    def select(
-        self, form: str | None = None, target: str | None = None, published: bool | None = None
-    ) -> list[FitReport]:
-        return [
-            r
-            for r in self.reports
-            if (form is None or r.form == form)
-            and (target is None or r.target == target)
-            and (published is None or r.source.startswith("published") == published)
-        ]
-
     def to_json(self) -> dict:
         return {
             "schema": SCHEMA_VERSION,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from planner.fits.curves import FitReport
+from planner.fits.energy import total_energy_j
 from planner.fits.forms import DefaultForm, PaperForm
 from planner.fits.validation import (
     CV_SEED,
@@ -29,7 +30,6 @@ from planner.fits.validation import (
 FORMS = ("paper", "default")
 TARGETS = ("energy", "runtime")
 ENERGY_KINDS = ("total", "gpu")
-MEASURED_SOURCES = ("nvml", "rapl", "nvml+rapl", "imported")
 
 
 class FitError(ValueError):
@@ -79,8 +79,8 @@ def arm_targets(
 
 
 def _energy_j(df: pd.DataFrame, energy: str) -> tuple[pd.Series, list[str]]:
-    """Energy per batch: GPU alone, or GPU + CPU counting whichever is present (NULL is
-    absent, not 0; a row with neither has no figure)."""
+    """Energy per batch: GPU alone, or the total (``total_energy_j``), with notes on which
+    rows lack a part."""
 
     def column(name):
         return (
@@ -92,8 +92,7 @@ def _energy_j(df: pd.DataFrame, energy: str) -> tuple[pd.Series, list[str]]:
     gpu, cpu = column("gpu_energy_j"), column("cpu_energy_j")
     if energy == "gpu":
         return gpu, []
-    total = gpu.fillna(0.0) + cpu.fillna(0.0)
-    total[gpu.isna() & cpu.isna()] = np.nan
+    total = total_energy_j(gpu, cpu)
     rows = int((gpu.notna() | cpu.notna()).sum())
     n_gpu, n_cpu = int(gpu.notna().sum()), int(cpu.notna().sum())
     if n_cpu == 0:

@@ -1,21 +1,25 @@
-"""The fleet: LLMs (accuracy, shares), systems (devices, planning window) and the facility."""
+"""The fleet: LLMs (accuracy, shares), systems (devices, planning window) and the facility.
 
-from planner.fleet.spec import (
-    Facility,
-    Fleet,
-    FleetError,
-    LLMSpec,
-    SystemSpec,
-    default_accuracy,
-    load_fleet,
-)
+``spec`` reads and checks a fleet (a TOML file or a dict) and holds the accuracy defaults
+with their source; ``table`` builds a fleet from the dashboard's per-LLM table.  The names
+below load on first use (``table`` needs pandas, ``spec`` does not).
+"""
 
-__all__ = [
-    "Facility",
-    "Fleet",
-    "FleetError",
-    "LLMSpec",
-    "SystemSpec",
-    "default_accuracy",
-    "load_fleet",
-]
+from planner._lazy import lazy_api
+
+_PUBLIC = {
+    "ACCURACY_CITATION": "planner.fleet.spec",
+    "Facility": "planner.fleet.spec",
+    "Fleet": "planner.fleet.spec",
+    "FleetError": "planner.fleet.spec",
+    "LLMSpec": "planner.fleet.spec",
+    "SystemSpec": "planner.fleet.spec",
+    "default_accuracy": "planner.fleet.spec",
+    "load_fleet": "planner.fleet.spec",
+    "fleet_dict": "planner.fleet.table",
+    "llm_table": "planner.fleet.table",
+    "missing_accuracy": "planner.fleet.table",
+    "models_and_systems": "planner.fleet.table",
+}
+__all__ = sorted(_PUBLIC)
+__getattr__ = lazy_api(__name__, _PUBLIC)

@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 
 from planner.fleet.spec import Fleet
+from planner.report.units import J_PER_KWH
 from planner.routing.plan import Plan
-
-J_PER_KWH = 3.6e6
 
 
 def json_safe(value):

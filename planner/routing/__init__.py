@@ -1,10 +1,14 @@
 """Routing queries to arms (LLM, system): the optimisation problem, its solver, baselines.
 
-``arms`` builds arms from fits and a fleet; ``plan`` holds the planning data and the
-``Plan`` every planner and baseline returns; ``constraints`` the coupling rows;
-``optimize`` the ``Planner`` (column generation, integer phase, tie-break; the solver
-stages are the private ``_*`` modules); ``baselines`` the policies a plan is compared with;
-``paper_milp`` the paper's per-query formulation, kept as a reference.
+``problem`` writes the problem down (objective, variables, rows) and holds
+``RoutingProblem``, the object the solver stages work on; ``constraints`` builds the
+planner's coupling rows (a new constraint goes there) and names the one that cannot be met;
+``optimize`` holds the ``Planner``, which runs the private stages (``_pricing``: column
+generation; ``_integer``: the integer phase; ``_tiebreak``: least energy among optimal
+plans; ``_lp``: one LP/MILP for HiGHS).  ``arms`` builds arms from fits and a fleet;
+``plan`` holds the planning data and the ``Plan`` every planner and baseline returns;
+``baselines`` the policies a plan is compared with; ``paper_milp`` the paper's per-query
+formulation, kept as a reference.
 """
 
 from planner.routing.arms import Arm, ArmError, build_arms

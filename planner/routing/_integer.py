@@ -10,20 +10,20 @@ of zero-reduced-cost columns, and a few suffice to make the fractional queries w
 the NEAREST_COLUMNS columns of least reduced cost above that band (where capacity binds,
 making a query whole moves a little load elsewhere, and these are the cheapest places to
 move it; at zeta = 0 the zero-reduced-cost ties would crowd them out if not kept apart);
-widening tenfold until one exists within the tolerance.  If it is within the MILP tolerance of the LP bound it is
-optimal to that tolerance, whichever columns it used; otherwise the MILP over every column
-within the gap gives the optimum.
+widening the set until the solution is within the MILP tolerance of the LP bound or the
+set holds every column.  Within the tolerance it is optimal to that tolerance, whichever
+columns it used; otherwise the MILP over every column within the gap gives the optimum.
+
+Both the first stage and the least-energy tie-break run it, each on its own problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from planner.routing._lp import LPResult
-from planner.routing._restricted import allocation, mip_tolerance
-from planner.routing.plan import PlanData
+from planner.routing.constraints import infeasibility
+from planner.routing.problem import PlanningTimeout, RoutingProblem
 
 INTEGRAL_TOL = 1e-6
 EXTRA_COLUMNS = 5000  # near-zero reduced-cost columns in the first integer attempt
@@ -35,34 +35,26 @@ def _slack_free(res: LPResult) -> bool:
 
 
 def integer_optimum(
-    solve: Callable[..., LPResult],
-    data: PlanData,
-    cost: np.ndarray,
-    cand: np.ndarray,
-    reduced: np.ndarray,
-    lp: LPResult,
+    problem: RoutingProblem, cand: np.ndarray, reduced: np.ndarray, lp: LPResult
 ) -> tuple[LPResult, np.ndarray, str, float | None]:
-    """(final result, its columns, how it was found, integrality gap or None).
-
-    ``solve(cols, integer=True, penalty=None)`` solves over a column mask; ``reduced`` is
-    +inf for columns ruled out beforehand (dominated).
-    """
-    scale = max(float(np.max(np.abs(cost))), 1e-12)
-    tolerance = mip_tolerance(data, cost)
-    support = np.zeros(data.shape, dtype=bool)
+    """(final result, its columns, how it was found, integrality gap or None) from the LP
+    optimum ``lp`` over the columns ``cand``; ``reduced`` is +inf for columns ruled out
+    beforehand (dominated)."""
+    tolerance = problem.mip_tolerance
+    support = np.zeros(problem.shape, dtype=bool)
     gi, ki = np.nonzero(cand)
     used = lp.x > INTEGRAL_TOL
     support[gi[used], ki[used]] = True
     allowed = np.isfinite(reduced)
-    rank = np.random.default_rng(0).permutation(data.shape[0])
-    band, cap, n_nearest = 1e-6 * scale, EXTRA_COLUMNS, NEAREST_COLUMNS
+    rank = np.random.default_rng(0).permutation(problem.shape[0])
+    band, cap, n_nearest = 1e-6 * problem.scale, EXTRA_COLUMNS, NEAREST_COLUMNS
     while True:
         extra, _ = _capped(allowed & (reduced <= band) & ~support, cap, rank)
         near, more = _nearest(
             np.where(allowed & ~support & (reduced > band), reduced, np.inf), n_nearest
         )
         cols = support | extra | near
-        first = solve(cols, penalty=1e3 * scale)
+        first = problem.solve(cols, integer=True, penalty=problem.penalty)
         if not first.has_solution or first.status == "user_limit":
             break
         whole = _slack_free(first)
@@ -76,7 +68,7 @@ def integer_optimum(
     if first.status == "user_limit":
         return first, cols, note, None
     if not first.has_solution or not _slack_free(first):
-        return solve(allowed), allowed, "over all columns", None
+        return problem.solve(allowed, integer=True), allowed, "over all columns", None
     gap = first.value - lp.value
     if gap <= tolerance:
         return (
@@ -91,7 +83,7 @@ def integer_optimum(
         )
     cols = cols | (reduced <= gap + 1e-9 * max(abs(lp.value), 1.0))
     return (
-        solve(cols),
+        problem.solve(cols, integer=True),
         cols,
         "over every column whose reduced cost is within the integrality gap",
         gap,
@@ -123,27 +115,16 @@ def _nearest(reduced: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
     return out.reshape(reduced.shape), True
 
 
-class PlanningTimeout(RuntimeError):
-    """The time limit ended before any plan meeting the constraints was found."""
-
-
 def integer_plan(
-    solve: Callable[..., LPResult],
-    data: PlanData,
-    cost: np.ndarray,
-    cand: np.ndarray,
-    reduced: np.ndarray,
-    lp: LPResult,
-    lp_summary: str,
-    on_infeasible: Callable[[], Exception],
-) -> tuple[np.ndarray, str, str, float]:
+    problem: RoutingProblem, cand: np.ndarray, reduced: np.ndarray, lp: LPResult, lp_summary: str
+) -> tuple[np.ndarray, str, str, float | None]:
     """(allocation, status, how, gap) of the integer phase after a fractional LP optimum."""
     gi, _ = np.nonzero(cand)
     n_frac = len(np.unique(gi[np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL]))
-    final, cols, note, gap = integer_optimum(solve, data, cost, cand, reduced, lp)
+    final, cols, note, gap = integer_optimum(problem, cand, reduced, lp)
     if not final.has_solution:
         if final.status.startswith("infeasible"):
-            raise on_infeasible()
+            raise infeasibility(problem.data, problem.rows, integer=True)
         if final.status == "user_limit":
             raise PlanningTimeout(
                 "time limit reached before an integer plan meeting the constraints was found"
@@ -157,4 +138,4 @@ def integer_plan(
     )
     if status == "time_limit":
         how = "time limit reached: best integer plan found, optimality not proven; " + how
-    return allocation(data, cols, final.x), status, how, gap
+    return problem.allocation(cols, final.x), status, how, gap

@@ -1,13 +1,13 @@
-"""The routing LP (or integer program) over a chosen set of (group, arm) columns, via cvxpy.
+"""One LP (or integer program) over a list of columns, written with cvxpy for HiGHS.
 
-    minimise    sum_j c_j x_j
+    minimise    sum_j c_j x_j  (+ penalty * sum s when the coupling rows are elastic)
     subject to  sum_{j in group g} x_j = n_g          for every group g
-                B x >= b                              (minimum shares, capacity, accuracy)
+                B x (+ s) >= b                        (the coupling rows; s >= 0)
                 x >= 0  (integer when asked)
 
-Coupling rows are all written as ``>=`` rows (capacity rows negated and scaled by the
-capacity, the accuracy row scaled by total tokens), so their duals ``y`` are >= 0 and a
-column's Lagrangian cost is c_j - B_j' y.
+The coupling rows are all ``>=`` rows, so their duals ``y`` are >= 0 and a column's
+Lagrangian cost is c_j - B_j' y.  ``planner.routing.problem`` maps (group, arm) columns to
+this list and back.
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
+# interior point with crossover: fast on these LPs, and crossover returns a vertex (an
+# integral one wherever the rows allow) with exact duals for pricing
 LP_OPTIONS = {"solver": "ipm", "run_crossover": "on", "output_flag": False}
 # Integer programs stop at a gap of 1e-6 of the objective's magnitude (sum over queries of
-# the mean |cost| over arms): a millionth of the objective's scale, far below any fit's
-# error; 1e-7 made HiGHS spend 20-100 s proving knapsack-like capacity cases.  ``solve_restricted`` passes it as an absolute gap, since the
-# groups it fixes leave a small remainder whose own relative gap would mean far less.
+# the mean |cost| over arms): far below any fit's error.  ``RoutingProblem.solve`` passes it
+# as an absolute gap, since the groups it fixes leave a remainder whose own relative gap
+# would mean far less.
 MIP_REL_GAP = 1e-6
 MILP_OPTIONS = {"mip_rel_gap": MIP_REL_GAP, "mip_abs_gap": 1e-9, "output_flag": False}
 _banner_lock = threading.Lock()

@@ -20,15 +20,10 @@ import numpy as np
 from planner.fleet.spec import Fleet
 from planner.routing.arms import Arm
 from planner.routing.plan import Plan, PlanData, make_plan
+from planner.routing.problem import objective_value
 from planner.workload.load import Workload
 
 THRESHOLD_FEATURES = ("tin", "tout", "tin*tout")
-
-
-def _objective(data: PlanData, alloc: np.ndarray, objective: str, zeta: float) -> float:
-    if objective == "paper":
-        return data.paper_objective(alloc, zeta)
-    return float(np.sum(alloc * data.energy_j))
 
 
 def _plan(data, name, message, *, row_alloc=None, alloc=None, objective="paper", zeta=0.5):
@@ -40,7 +35,7 @@ def _plan(data, name, message, *, row_alloc=None, alloc=None, objective="paper",
         name=name,
         status="baseline",
         message=message,
-        objective_value=_objective(data, alloc, objective, zeta),
+        objective_value=objective_value(data, alloc, objective, zeta),
         objective=objective,
         zeta=zeta if objective == "paper" else None,
         row_alloc=row_alloc,

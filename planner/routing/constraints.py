@@ -1,6 +1,7 @@
-"""Coupling constraints of the routing problem, and telling the user which one cannot be met.
+"""The planner's coupling constraints, and telling the user which one cannot be met.
 
-Three families, all written as ``>=`` rows over the (group, arm) columns:
+Three families, each written as ``>=`` rows over the (group, arm) columns (the
+formulation is in ``planner.routing.problem``):
 
 - ``share``: LLM K serves at least max(1, N * gamma_K * min_share_fraction) queries;
 - ``capacity``: device-seconds assigned to system s <= devices_s * window_h * 3600;
@@ -8,133 +9,61 @@ Three families, all written as ``>=`` rows over the (group, arm) columns:
 
 Every row is scaled to "queries" units (capacity in mean device-seconds per query, accuracy
 in mean tokens per query at 100 %), so duals are costs per query and are well conditioned.
+
+A new coupling constraint is one more ``rows.append`` in ``coupling_rows`` (family, label,
+right-hand side, value in the user's units, coefficients); the solver stages see only B
+and b.  Beside it: ``shortfall_text`` words what the least-violating plan misses of it,
+``precheck`` may name a cause before any LP, ``PlanData.violations`` checks finished plans,
+``paper_milp`` writes the per-query reference, and ``undominated`` must stay valid (it
+assumes only capacity rows tell an LLM's arms apart).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-import scipy.sparse as sp
 
 from planner.routing.plan import PlanData
-
-FAMILIES = ("share", "capacity", "accuracy")
+from planner.routing.problem import FEASIBILITY_TOL, RoutingProblem, Rows
 
 
 class InfeasiblePlanError(ValueError):
     """No allocation meets the constraints; the message names the constraint."""
 
 
-@dataclass
-class Rows:
-    family: list[str] = field(default_factory=list)
-    label: list[str] = field(default_factory=list)
-    index: list[int] = field(default_factory=list)  # model / system index, -1 for accuracy
-    rhs: list[float] = field(default_factory=list)
-    value: list[float] = field(default_factory=list)  # in the user's units
-    coef: list[np.ndarray | None] = field(default_factory=list)  # own coefficients, or None
-
-    def __len__(self) -> int:
-        return len(self.family)
-
-    def append(
-        self,
-        family: str,
-        label: str,
-        index: int,
-        rhs: float,
-        value: float,
-        coef: np.ndarray | None = None,
-    ) -> None:
-        for name, item in (
-            ("family", family),
-            ("label", label),
-            ("index", index),
-            ("rhs", rhs),
-            ("value", value),
-            ("coef", coef),
-        ):
-            getattr(self, name).append(item)
-
-    def key(self) -> tuple:
-        return tuple(zip(self.family, self.label))
-
-    def without(self, family: str) -> Rows:
-        keep = [i for i, f in enumerate(self.family) if f != family]
-        return Rows(
-            *[
-                [getattr(self, a)[i] for i in keep]
-                for a in ("family", "label", "index", "rhs", "value", "coef")
-            ]
-        )
-
-
 def coupling_rows(data: PlanData, min_accuracy: float | None) -> Rows:
     rows = Rows()
-    for model, need in sorted(data.min_queries.items()):
+    for llm, need in sorted(data.min_queries.items()):
+        index = data.llms.index(llm) if llm in data.llms else -1
         rows.append(
             "share",
-            f"{model}'s minimum share ({need} queries)",
-            data.models.index(model) if model in data.models else -1,
+            f"{llm}'s minimum share ({need} queries)",
             float(need),
             float(need),
+            np.broadcast_to((data.arm_llm == index).astype(float), data.shape),
         )
     for s, system in enumerate(data.systems):
         cap = data.capacity_device_s[s]
         if np.isfinite(cap):
+            mask = (data.arm_system == s)[None, :]
             rows.append(
                 "capacity",
                 f"{system} capacity ({cap / 3600:.4g} device-hours)",
-                s,
-                -cap / device_scale(data),
+                -cap / data.device_scale,
                 cap,
+                -data.device_s * mask / data.device_scale,
             )
     if min_accuracy is not None:
         rows.append(
             "accuracy",
             f"accuracy floor {min_accuracy:g} %",
-            -1,
             float(min_accuracy) * data.n_queries / 100.0,
             float(min_accuracy),
+            data.acc_tokens * (data.n_queries / (100.0 * data.total_tokens)),
         )
     return rows
 
 
-def device_scale(data: PlanData) -> float:
-    """Mean device-seconds per query over all arms (weighted by count), for row scaling."""
-    return data.device_scale
-
-
-def row_coef(data: PlanData, rows: Rows, j: int) -> np.ndarray:
-    """Dense (groups x arms) coefficients of coupling row j."""
-    if rows.coef[j] is not None:
-        return rows.coef[j]
-    family, idx = rows.family[j], rows.index[j]
-    if family == "share":
-        return np.broadcast_to((data.arm_model == idx).astype(float), data.shape)
-    if family == "capacity":
-        mask = (data.arm_system == idx)[None, :]
-        return -data.device_s * mask / device_scale(data)
-    return data.acc_tokens * (data.n_queries / (100.0 * data.total_tokens))
-
-
-def coupling_matrix(data: PlanData, rows: Rows, gi: np.ndarray, ki: np.ndarray) -> sp.csr_matrix:
-    if not len(rows):
-        return sp.csr_matrix((0, len(gi)))
-    dense = np.vstack([row_coef(data, rows, j)[gi, ki] for j in range(len(rows))])
-    return sp.csr_matrix(dense)
-
-
-def lagrangian(data: PlanData, rows: Rows, cost: np.ndarray, y: np.ndarray) -> np.ndarray:
-    out = np.array(cost, dtype=float, copy=True)
-    for j in range(len(rows)):
-        if y[j] != 0:
-            out -= y[j] * row_coef(data, rows, j)
-    return out
-
-
-def undominated(data: PlanData, cost: np.ndarray) -> np.ndarray:
+def undominated(problem: RoutingProblem) -> np.ndarray:
     """Columns worth considering: per group and LLM, its cheapest arm on a system without
     a capacity limit (of equal costs, the one of least energy), and any arm of that LLM on
     a limited system that comes before it in (cost, energy) order.
@@ -143,17 +72,17 @@ def undominated(data: PlanData, cost: np.ndarray) -> np.ndarray:
     capacity, so moving queries to it from an arm of the same LLM that is no cheaper and
     (at equal cost) uses no less energy never hurts, nor breaks ties toward more energy.
     """
-    d = data
+    d, cost = problem.data, problem.cost
     allowed = np.ones(d.shape, dtype=bool)
     unlimited = ~np.isfinite(d.capacity_device_s[d.arm_system])
     rows_g = np.arange(d.shape[0])
-    for m in range(len(d.models)):
-        free = np.flatnonzero((d.arm_model == m) & unlimited)
+    for m in range(len(d.llms)):
+        free = np.flatnonzero((d.arm_llm == m) & unlimited)
         if not len(free):
             continue
         keep = free[lexicographic_argmin(cost[:, free], d.energy_j[:, free])]
         best, best_e = cost[rows_g, keep], d.energy_j[rows_g, keep]
-        for k in np.flatnonzero(d.arm_model == m):
+        for k in np.flatnonzero(d.arm_llm == m):
             before = (cost[:, k] < best) | ((cost[:, k] == best) & (d.energy_j[:, k] < best_e))
             allowed[:, k] = (k == keep) | ((~unlimited[k]) & before)
     return allowed
@@ -169,8 +98,8 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.3g}"
 
 
-def _share_capacity_message(data: PlanData, model: str, need: int) -> str | None:
-    k_mask = np.array([a.model == model for a in data.arms])
+def _share_capacity_message(data: PlanData, llm: str, need: int) -> str | None:
+    k_mask = np.array([a.model == llm for a in data.arms])
     systems = sorted({data.arm_system[k] for k in np.flatnonzero(k_mask)})
     cap = float(np.sum(data.capacity_device_s[systems]))
     if not np.isfinite(cap):
@@ -187,25 +116,25 @@ def _share_capacity_message(data: PlanData, model: str, need: int) -> str | None
     names = ", ".join(data.systems[s] for s in systems)
     return (
         f"{names} capacity {_hours(cap)} device-hours < {_hours(needed)} needed for "
-        f"{model}'s minimum share ({need} queries on its fastest arms)"
+        f"{llm}'s minimum share ({need} queries on its fastest arms)"
     )
 
 
 def precheck(data: PlanData, rows: Rows) -> None:
     """Raise InfeasiblePlanError for a constraint family that cannot be met on its own."""
-    for model, need in sorted(data.min_queries.items()):
-        if model not in data.models:
+    for llm, need in sorted(data.min_queries.items()):
+        if llm not in data.llms:
             raise InfeasiblePlanError(
-                f"the fleet gives {model} a share, but no arm serves "
-                f"{model} (its minimum share is {need} queries)"
+                f"the fleet gives {llm} a share, but no arm serves "
+                f"{llm} (its minimum share is {need} queries)"
             )
     total_need = sum(data.min_queries.values())
     if total_need > data.n_queries:
         raise InfeasiblePlanError(
             f"minimum shares need {total_need} queries in all but the workload has {data.n_queries}"
         )
-    for model, need in sorted(data.min_queries.items()):
-        message = _share_capacity_message(data, model, need)
+    for llm, need in sorted(data.min_queries.items()):
+        message = _share_capacity_message(data, llm, need)
         if message:
             raise InfeasiblePlanError(message)
     capacity = float(np.sum(data.capacity_device_s))
@@ -258,4 +187,49 @@ def culprit_message(rows: Rows, feasible_without: dict[str, bool]) -> str:
     return (
         "no allocation meets all constraints together, and dropping any one family "
         f"({', '.join(feasible_without)}) is not enough"
+    )
+
+
+def shortfalls(data: PlanData, rows: Rows) -> np.ndarray:
+    """Least total violation of the coupling rows (phase 1), per row in the rows' units."""
+    every = np.ones(data.shape, dtype=bool)
+    res = RoutingProblem(data, rows, np.zeros(data.shape)).solve(every, penalty=1.0)
+    if res.slack is None:
+        return np.zeros(len(rows))
+    return np.where(res.slack > FEASIBILITY_TOL * np.maximum(1.0, np.abs(rows.rhs)), res.slack, 0.0)
+
+
+def shortfall_text(data: PlanData, rows: Rows, short: np.ndarray) -> str:
+    """What the least-violating allocation still misses, in the user's units."""
+    parts = []
+    for j in np.flatnonzero(short):
+        if rows.family[j] == "share":
+            parts.append(f"{rows.label[j]} short by {short[j]:.3g} queries")
+        elif rows.family[j] == "capacity":
+            hours = short[j] * data.device_scale / 3600
+            parts.append(f"{rows.label[j]} exceeded by {hours:.3g} device-hours")
+        else:
+            parts.append(f"{rows.label[j]} missed by {short[j] * 100 / data.n_queries:.3g} points")
+    return "; ".join(parts)
+
+
+def infeasibility(data: PlanData, rows: Rows, integer: bool = False) -> Exception:
+    """The error naming which constraint family cannot be met, from phase-1 LPs (always
+    feasible, so fast), dropping one family at a time.  ``integer``: the integer program
+    was infeasible, so a feasible LP means only split queries would meet the rows."""
+    short = shortfalls(data, rows)
+    if not short.any() and integer:
+        return InfeasiblePlanError(
+            "no allocation of whole queries meets all constraints together ("
+            + "; ".join(rows.label)
+            + "); only splitting queries between arms would"
+        )
+    if not short.any():
+        return RuntimeError(
+            "the solver reported infeasible, but a feasibility LP found "
+            "every constraint satisfiable (numerical trouble)"
+        )
+    verdict = {f: not shortfalls(data, rows.without(f)).any() for f in dict.fromkeys(rows.family)}
+    return InfeasiblePlanError(
+        culprit_message(rows, verdict) + "; at best, " + shortfall_text(data, rows, short)
     )

@@ -1,9 +1,10 @@
 """The paper's own formulation, for checking: one binary per (query, arm), solved directly.
 
 Wilkins, Keshav and Mortier (HotCarbon '24) route each query with a binary x[i, K] (solved
-with PuLP; here cvxpy + HiGHS MILP), with the same objective, shares, capacity and accuracy
-rows as ``planner.routing.optimize``.  It grows with the number of queries, not distinct queries,
-so it is a reference for tests and the scale benchmark, not a planner.
+with PuLP; here cvxpy + HiGHS MILP), with the objective of ``problem.objective_cost`` and
+the share, capacity and accuracy rows that ``planner.routing.problem`` writes down, each
+written here afresh.  It grows with the number of queries, not distinct queries, so it is
+a reference for tests and the scale benchmark, not a planner.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from planner.routing._lp import MILP_OPTIONS, silence_highs_banner
 from planner.routing.plan import PlanData
+from planner.routing.problem import objective_cost, objective_value
 
 
 def solve_per_query(
@@ -29,15 +31,11 @@ def solve_per_query(
     silence_highs_banner()
     qg, _ = data.query_groups()
     n, k = len(qg), data.shape[1]
-    if objective == "paper":
-        e_hat, a_hat = data.normalised()
-        cost = (zeta * e_hat - (1.0 - zeta) * a_hat)[qg]
-    else:
-        cost = data.energy_j[qg] / max(float(np.max(np.abs(data.energy_j))), 1e-300)
+    cost = objective_cost(data, objective, zeta)[qg]
     x = cp.Variable((n, k), boolean=True)
     cons = [cp.sum(x, axis=1) == 1]
-    for model, need in data.min_queries.items():
-        mask = np.flatnonzero(data.arm_model == data.models.index(model))
+    for llm, need in data.min_queries.items():
+        mask = np.flatnonzero(data.arm_llm == data.llms.index(llm))
         cons.append(cp.sum(x[:, mask]) >= need)
     for s, cap in enumerate(data.capacity_device_s):
         if np.isfinite(cap):
@@ -61,14 +59,9 @@ def solve_per_query(
         }
     query_arm = np.argmax(np.rint(x.value), axis=1)
     alloc = data.alloc_from_query_arms(query_arm)
-    value = (
-        data.paper_objective(alloc, zeta)
-        if objective == "paper"
-        else float(np.sum(alloc * data.energy_j))
-    )
     return {
         "status": problem.status,
-        "objective_value": value,
+        "objective_value": objective_value(data, alloc, objective, zeta),
         "query_arm": query_arm,
         "seconds": seconds,
     }

@@ -20,7 +20,12 @@ from planner.workload.load import Workload
 
 
 class PlanData:
-    """Per-(group, arm) energy, runtime and accuracy, and the constraint structure."""
+    """Per-(group, arm) energy, runtime and accuracy, and what the constraints need.
+
+    ``llms`` and ``systems`` are sorted names; ``arm_llm`` and ``arm_system`` give each
+    arm's index in them.  ``min_queries`` maps an LLM given a share to the queries it must
+    serve; ``capacity_device_s`` is per system (inf where the fleet sets no limit).
+    """
 
     def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet):
         if not arms:
@@ -44,15 +49,17 @@ class PlanData:
             [np.array([a.accuracy_for(t) for t in tasks], dtype=float) for a in arms]
         )
         self.acc_tokens = self.acc_pct * self.tokens[:, None]  # a = A_K(task) * (tin + tout)
-        self.models = sorted({a.model for a in arms})
+        self.llms = sorted({a.model for a in arms})
         self.systems = sorted({a.system for a in arms})
-        self.arm_model = np.array([self.models.index(a.model) for a in arms])
+        self.arm_llm = np.array([self.llms.index(a.model) for a in arms])
         self.arm_system = np.array([self.systems.index(a.system) for a in arms])
         self.devices_per_instance = np.array([a.devices_per_instance for a in arms], float)
         self.device_s = self.runtime_s * self.devices_per_instance[None, :]
         self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
         mean_device_s = float(self.count @ self.device_s.mean(axis=1)) / max(self.n_queries, 1)
-        self.device_scale = mean_device_s if mean_device_s > 0 else 1.0  # for row scaling
+        # mean device-seconds per query (count-weighted, over all arms): capacity rows are
+        # divided by it so that their duals are costs per query, like the other rows'
+        self.device_scale = mean_device_s if mean_device_s > 0 else 1.0
         self.min_queries = self._min_queries()
 
     @property
@@ -62,11 +69,11 @@ class PlanData:
     def _min_queries(self) -> dict[str, int]:
         """max(1, N * gamma_K * min_share_fraction), rounded up, for LLMs given a share."""
         out = {}
-        for model, spec in self.fleet.llm.items():
+        for llm, spec in self.fleet.llm.items():
             if spec.share is None:
                 continue
             need = max(1.0, self.n_queries * spec.share * self.fleet.min_share_fraction)
-            out[model] = int(math.ceil(need - 1e-9))
+            out[llm] = int(math.ceil(need - 1e-9))
         return out
 
     def query_groups(self) -> tuple[np.ndarray, np.ndarray]:
@@ -105,11 +112,6 @@ class PlanData:
         cum = np.cumsum(np.rint(alloc).astype(np.int64), axis=1)
         return (cum[qg] <= rank[:, None]).sum(axis=1)
 
-    def paper_objective(self, alloc: np.ndarray, zeta: float) -> float:
-        """sum over queries of zeta*e_hat - (1 - zeta)*a_hat (the paper's normalisation)."""
-        e_hat, a_hat = self.normalised()
-        return float(np.sum(alloc * (zeta * e_hat - (1.0 - zeta) * a_hat)))
-
     def normalised(self) -> tuple[np.ndarray, np.ndarray]:
         """e / max e and a / max a over all (distinct query, arm), the paper's normalisation.
 
@@ -145,11 +147,11 @@ class PlanData:
                     f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
                     f"device-hours < {used[s] / 3600:.3g} used"
                 )
-        served = np.bincount(self.arm_model, weights=alloc.sum(axis=0), minlength=len(self.models))
-        for model, need in self.min_queries.items():
-            got = served[self.models.index(model)] if model in self.models else 0
+        served = np.bincount(self.arm_llm, weights=alloc.sum(axis=0), minlength=len(self.llms))
+        for llm, need in self.min_queries.items():
+            got = served[self.llms.index(llm)] if llm in self.llms else 0
             if got < need:
-                out.append(f"{model} serves {int(got)} queries < its minimum share {need}")
+                out.append(f"{llm} serves {int(got)} queries < its minimum share {need}")
         return out
 
 

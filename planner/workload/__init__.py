@@ -1,11 +1,11 @@
 """Workloads: queries with token counts read from files (``formats``, ``load``), synthetic
 workloads (``synthetic``) and the token histogram (``histogram``).
 
-The public names below load on first use: ``synthetic`` and ``histogram`` need numpy
-alone, and the dashboard draws its first chart from them before pandas is imported.
+``synthetic`` and ``histogram`` need numpy alone (the dashboard draws its first chart
+from them before pandas is imported), so the names below load on first use.
 """
 
-from importlib import import_module
+from planner._lazy import lazy_api
 
 _PUBLIC = {
     "Workload": "planner.workload.load",
@@ -16,9 +16,4 @@ _PUBLIC = {
     "token_histogram": "planner.workload.histogram",
 }
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_api(__name__, _PUBLIC)

@@ -12,7 +12,6 @@ what is wrong; nothing is dropped or repaired silently.
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,10 +305,3 @@ def synthetic_workload(kind: str, n_queries: int, seed: int = 0) -> Workload:
         source=None,
         notes=[f"synthetic {kind} workload (seed {seed}), not measured"],
     )
-
-
-def workload_from_frame(frame: pd.DataFrame, name: str = "workload") -> Workload:
-    """Validate an in-memory table (e.g. edited in the app) as if it had been read from a file."""
-    buf = io.BytesIO(frame.to_csv(index=False).encode())
-    buf.name = f"{name}.csv"
-    return load_workload(buf, name=name)

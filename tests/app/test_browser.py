@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app_pages.launch import (
+from tests.app.launch import (
     PROJECT_ROOT,
     chromium_launch_options,
     chromium_path,
@@ -104,20 +104,19 @@ def download_allocation(page, saved) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     button = page.get_by_role("button", name=re.compile("Download the allocation"))
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
+        wait_idle(page)  # a click during a rerun holds an id the rerun is replacing
         try:
             with page.expect_download(timeout=30_000) as info:
                 button.click()
             break
         except PlaywrightTimeout:
-            # Once in a full-suite run (not reproduced alone or under CPU load) a click
-            # produced no download: Streamlit drops a deferred download's callable when a
-            # rerun re-registers the button, and a click holding the old id gets nothing
-            # (media_file_manager.remove_deferred).  A second click on the idle page must work.
-            if attempt == 2:
+            # Streamlit drops a deferred download's callable when a rerun re-registers the
+            # button, so a click holding the old id can get nothing
+            # (media_file_manager.remove_deferred); a click on the idle page works.
+            if attempt == 3:
                 raise
-            print("allocation download: no download after the first click; clicking again")
-            wait_idle(page)
+            print(f"allocation download: no download after click {attempt}; clicking again")
     info.value.save_as(saved)
     rows = list(csv.DictReader(io.StringIO(saved.read_text())))
     assert len(rows) == N_ROWS
