@@ -88,10 +88,12 @@ def digest(*parts) -> str:
 
 
 def workload_key(workload) -> str:
+    """The workload's content: token counts, task, count and, where the file had them,
+    arrival times (two traces differing only in arrivals are different workloads)."""
     q = workload.queries
-    hashed = pd.util.hash_pandas_object(
-        q[["input_tokens", "output_tokens", "task", "count"]], index=False
-    )
+    columns = ["input_tokens", "output_tokens", "task", "count"]
+    columns += [c for c in ("arrival_s",) if c in q.columns]
+    hashed = pd.util.hash_pandas_object(q[columns], index=False)
     return digest(workload.name, len(q), int(hashed.sum() % (2**61)))
 
 

@@ -1,4 +1,5 @@
-"""Where the dashboard's store lives: ``--db PATH`` after ``--``, env PLANNER_DB, or the default."""
+"""Where the dashboard's store lives: ``--db PATH`` after ``--``, env PLANNER_DB, or the
+default; and which stores a browser may switch to (those in the launch store's folder)."""
 
 from __future__ import annotations
 
@@ -34,12 +35,42 @@ def resolve_store_path(
     return DEFAULT_DB_PATH
 
 
-def check_store_path(text: str) -> Path:
-    """Validate a store path typed in the sidebar; raises StorePathError naming the problem."""
+def store_folder(launch_store: Path) -> Path:
+    """The folder a store chosen in the browser must lie in: that of the store the app was
+    started on (``--db``, ``$PLANNER_DB``, else the project's ``data/``), symlinks resolved.
+    Whoever starts the server picks any path; a browser only picks among that folder's."""
+    return Path(launch_store).expanduser().absolute().parent.resolve()
+
+
+def shown_store_path(path: Path, folder: Path) -> str:
+    """``path`` as the sidebar's field shows it: relative to ``folder`` when inside it (how a
+    typed relative path is read), else as it is."""
+    path = Path(path).expanduser().absolute()
+    try:
+        return str((path.parent.resolve() / path.name).relative_to(folder))
+    except ValueError:
+        return str(path)
+
+
+def check_store_path(text: str, launch_store: Path) -> Path:
+    """The store file a path typed in the sidebar names, symlinks and ``..`` resolved.
+
+    A relative path is read inside ``store_folder(launch_store)``; whatever it resolves to
+    must stay inside that folder (or be the launch store itself).  Raises StorePathError
+    naming the path and the problem; nothing is created here.
+    """
     text = (text or "").strip()
     if not text:
-        raise StorePathError("Enter the path of a DuckDB store file, e.g. data/energy.duckdb.")
-    path = Path(text).expanduser()
+        raise StorePathError("Enter the path of a DuckDB store file, e.g. energy.duckdb.")
+    folder = store_folder(launch_store)
+    typed = Path(text).expanduser()
+    path = (folder / typed).resolve()  # an absolute ``typed`` replaces ``folder``
+    if path != Path(launch_store).expanduser().resolve() and not path.is_relative_to(folder):
+        resolved = "" if str(path) == text else f" (it resolves to {path})"
+        raise StorePathError(
+            f"{text} is outside the data folder {folder}{resolved}: a store chosen here "
+            "must be inside that folder. To use another folder, start the app with --db PATH."
+        )
     if path.suffix.lower() not in STORE_SUFFIXES:
         raise StorePathError(
             f"{path.name!r} does not look like a store file: use a name ending in .duckdb"

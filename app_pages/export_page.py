@@ -22,7 +22,7 @@ def page() -> None:
     setup = ctx.setup()
     stem = f"plan-{ctx.workload.name}".replace(" ", "_")
     st.caption(
-        f"{plan.name} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
+        f"{md(plan.name)} for {md(ctx.workload.name)} ({plan.n_queries:,} queries); "
         f"fits: {md(ctx.rs.label)}."
     )
     if too_large := exports.csv_too_large(plan):

@@ -5,6 +5,23 @@ import streamlit as st
 from app_pages import cache, local_sweep, state, uploads
 from app_pages.text import md
 from planner.report import measurement_views as views
+from planner.report.units import NOTHING
+
+TABLE_HEADERS = {  # the store's columns in a reader's words (the data keep the file's names)
+    "model": "LLM (as the file names it)",
+    "system": "System",
+    "energy_source": "Energy source",
+    "estimated": "Estimated energy",
+    "input_tokens": "Input tokens",
+    "output_tokens": "Output tokens",
+    "energy_j": "Energy per query (J)",
+    "gpu_energy_j": "GPU energy of the batch (J)",
+    "cpu_energy_j": "CPU energy of the batch (J)",
+    "runtime_s": "Runtime per query (s)",
+    "batch_size": "Queries in the batch",
+    "flags": "Flags",
+    "run_id": "Import or sweep",
+}
 
 
 def filters(df):
@@ -47,13 +64,13 @@ def import_section() -> None:
         "kept and reported; re-importing the same file adds nothing."
     )
     for name, ok, result in st.session_state.pop("import_results", []):
-        with st.status(
-            f"Imported {name}" if ok else f"{name} not imported",
+        with st.status(  # status labels and table cells are markdown: names made literal
+            f"Imported {md(name)}" if ok else f"{md(name)} not imported",
             state="complete" if ok else "error",
             expanded=True,
         ):
             if ok:
-                st.table(dict(result))
+                st.table({md(label): md(value) for label, value in result})
             else:
                 st.error(md(result))
     with st.form("import_form", clear_on_submit=True):
@@ -113,13 +130,14 @@ def sweep_section() -> None:
         with st.status("Running the sweep", expanded=False) as status:
             result = local_sweep.run_local_sweep(request, state.store_path(), progress)
             status.update(
-                label=f"Sweep done: {result.n_trials} trials, run {result.run_id}", state="complete"
+                label=f"Sweep done: {result.n_trials} trials, run {md(result.run_id)}",
+                state="complete",
             )
         source = getattr(result, "energy_source", "") or ""
         if "estimated" in source:
             st.warning(
                 f"No energy meter on this machine: the sweep's energy is ESTIMATED "
-                f"({source}) and is labelled so everywhere."
+                f"({md(source)}) and is labelled so everywhere."
             )
         cache.clear_data()
 
@@ -144,7 +162,14 @@ def page() -> None:
             st.warning("No measurements match these filters.")
         else:
             charts(shown)
-            st.dataframe(views.table(shown), width="stretch", height=320)
+            st.dataframe(
+                views.table(shown),
+                width="stretch",
+                height=320,
+                hide_index=True,
+                column_config=TABLE_HEADERS,
+                placeholder=NOTHING,
+            )
     import_section()
     sweep_section()
 

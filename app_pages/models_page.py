@@ -2,13 +2,39 @@
 
 import streamlit as st
 
-from app_pages import cache, sources, state
+from app_pages import cache, display, sources, state
 from app_pages.text import md
 from planner.report import fit_views
+from planner.report.units import NOTHING
+
+MISSING = (
+    f"{NOTHING}: no such figure. Published fits (the paper's coefficients) come without "
+    "held-out errors or a row count, a fit the data could not cross-validate has no "
+    "held-out figures, and a form without a term has no coefficient for it."
+)
+FLOORED = (
+    "This fit has a negative coefficient: in part of the map its prediction falls as a "
+    "query grows, and it may reach zero or below (e.g. long prompts with short outputs); "
+    "the map draws a prediction of zero or less in its lightest colour. Planning never "
+    "uses such figures: a query is charged at least the fit's physical floor (its figure "
+    "for the measured query the query dominates), and the plan's caveats count those "
+    "queries."
+)
+
+HEADERS = {  # the fit tables' keys in a reader's words
+    "model": "LLM",
+    "system": "System",
+    "form": "Form",
+    "target": "Target",
+    "n": "Rows fitted",
+    "energy n": "energy rows fitted",
+    "runtime n": "runtime rows fitted",
+    "notes": "Notes",
+}
 
 
 def arm_picker(reports):
-    arms = sorted({(r.model, r.system) for r in reports})
+    arms = sorted({(r.model, r.system) for r in reports}, key=lambda arm: display.arm_name(*arm))
     forms = {arm: {r.form for r in reports if (r.model, r.system) == arm} for arm in arms}
     both = [i for i, arm in enumerate(arms) if len(forms[arm]) > 1]
     return st.selectbox(
@@ -16,7 +42,7 @@ def arm_picker(reports):
         arms,
         index=both[0] if both else 0,
         key="models_arm",
-        format_func=lambda arm: f"{arm[0]} · {arm[1]}",
+        format_func=lambda arm: display.arm_name(*arm),
     )
 
 
@@ -29,11 +55,14 @@ def fit_charts(reports, model, system, target, measurements) -> None:
     for col, report in zip(columns, sorted(chosen, key=lambda r: r.form, reverse=True)):
         with col:
             st.markdown(
-                f"**{report.form} form** · energy source: {fit_views.energy_source_label(report)}"
+                f"**{md(report.form)} form** · energy source: "
+                f"{md(fit_views.energy_source_label(report))}"
             )
             if report.is_estimated:
                 st.warning("Fitted to ESTIMATED energy, not measurements.")
             st.plotly_chart(fit_views.heatmap(report), width="stretch")
+            if not report.curve.monotone:
+                st.caption(FLOORED)
             if measurements is not None and not measurements.empty:
                 points = fit_views.arm_points(measurements, report)
                 if len(points):
@@ -55,7 +84,9 @@ def page() -> None:
         st.warning("No fits available: import measurements on the Measurements page.")
         return
     st.subheader("Every arm (held-out errors from 5-fold cross-validation)")
-    st.dataframe(fit_views.overview(rs.reports), width="stretch", hide_index=True)
+    overview = display.llm_names(fit_views.overview(rs.reports), "model")
+    display.table(overview.rename(columns=HEADERS))
+    st.caption(MISSING)
     if rs.skipped:
         with st.expander(f"{len(rs.skipped)} fits the data cannot support"):
             st.text("\n".join(rs.skipped))
@@ -63,11 +94,11 @@ def page() -> None:
     model, system = arm_picker(rs.reports)
     left, right = st.columns(2)
     left.markdown("**Coefficients**")
-    left.dataframe(fit_views.coefficient_table(rs.reports, model, system), width="stretch")
+    coefficients = fit_views.coefficient_table(rs.reports, model, system).rename_axis("Term")
+    display.table(coefficients, left, hide_index=False)
     right.markdown("**Error figures**")
-    right.dataframe(
-        fit_views.error_table(rs.reports, model, system), width="stretch", hide_index=True
-    )
+    display.table(fit_views.error_table(rs.reports, model, system).rename(columns=HEADERS), right)
+    st.caption(f"{NOTHING}: this form has no such term, or the fit no such figure.")
     target = st.radio("Target", ("energy", "runtime"), horizontal=True, key="models_target")
     measurements = None
     if rs.kind == sources.KIND_STORE:

@@ -13,15 +13,27 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cache, state, uploads
-from app_pages.bundle import TIME_LIMIT_S
 from app_pages.imports import collector_paused
-from app_pages.settings import PlanSettings, init_defaults, synthetic_choice
+from app_pages.settings import (
+    DEFAULT_DEVICES,
+    DEFAULT_WINDOW_H,
+    PlanSettings,
+    init_defaults,
+    synthetic_choice,
+)
 from app_pages.sources import ReportSet
-from app_pages.text import md
-from planner.fleet.table import fleet_dict, llm_table, missing_accuracy, models_and_systems
+from app_pages.text import md, sentence
+from planner.fleet.table import (
+    fleet_dict,
+    llm_table,
+    missing_accuracy,
+    models_and_systems,
+    system_table,
+)
 from planner.report.fit_views import estimated_arms
 
 log = logging.getLogger("app.plan")
+FLEET_SECTION = "Fleet: systems, LLMs and accuracy scores"  # where a user enters a score
 
 
 def settings() -> PlanSettings:
@@ -56,12 +68,28 @@ def workload():
     return cache.synthetic_workload(*choice), cache.digest("synthetic", *choice)
 
 
-def accuracy_table(models: list[str], rs: ReportSet) -> pd.DataFrame:
-    """The (possibly edited) per-LLM table for these models."""
-    saved = st.session_state.get("accuracy_table")
-    if saved is not None and sorted(saved["model"]) == sorted(set(models)):
+def _kept(saved: pd.DataFrame | None, fresh: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``fresh``'s rows, each replaced by the saved (edited) row of the same ``key`` where
+    there is one: edits survive a change of the fits (another store, form or source)."""
+    if saved is None or key not in saved or set(fresh.columns) - set(saved.columns):
+        return fresh
+    if list(saved[key]) == list(fresh[key]):
         return saved
-    return llm_table(models, rs.devices_per_instance)
+    old = saved[saved[key].isin(fresh[key])][list(fresh.columns)]
+    new = fresh[~fresh[key].isin(saved[key])]
+    return pd.concat([old, new]).sort_values(key).reset_index(drop=True)
+
+
+def accuracy_table(models: list[str], rs: ReportSet) -> pd.DataFrame:
+    """The (possibly edited) per-LLM table for these models (canonical LLM names)."""
+    fresh = llm_table(models, rs.devices_per_instance)
+    return _kept(st.session_state.get("accuracy_table"), fresh, "model")
+
+
+def systems_table(systems: list[str]) -> pd.DataFrame:
+    """The (possibly edited) per-system table: included, devices, planning window."""
+    fresh = system_table(systems, devices=DEFAULT_DEVICES, window_h=DEFAULT_WINDOW_H)
+    return _kept(st.session_state.get("system_table"), fresh, "system")
 
 
 @dataclass
@@ -74,6 +102,14 @@ class PlanContext:
     arms: list
     bundle: object
     estimated: frozenset
+    # notices the page shows above the plan (LLMs without a score, with where to enter one):
+    # left out of the caveats below the figures, which would say them again
+    said: tuple[str, ...] = ()
+
+    @property
+    def chart_source(self) -> str:
+        """What a chart of these plans says it came from."""
+        return f"plans on {self.rs.label}"
 
     def baseline_plans(self) -> dict:
         return self.bundle.baselines()
@@ -93,7 +129,10 @@ class PlanContext:
 
 
 def plan_context() -> PlanContext | None:
-    """Everything a plan needs, from the session's settings; None (with a message) if unusable."""
+    """Everything a plan needs, from the session's settings; None (with a message) if unusable.
+
+    An LLM without an accuracy score is left out of the plan (``build_arms``), and named
+    here with where to enter one."""
     with collector_paused():  # the routing package brings in cvxpy and scipy
         from planner.fleet.spec import Fleet, FleetError
         from planner.routing.arms import ArmError, build_arms
@@ -103,32 +142,38 @@ def plan_context() -> PlanContext | None:
     reports = rs.reports if form is None else rs.of_form(form)
     models, systems = models_and_systems(reports)
     s = settings()
-    table = accuracy_table(models, rs)
+    table, system_rows = accuracy_table(models, rs), systems_table(systems)
     wl, wl_key = workload()
     missing = missing_accuracy(table)
     if missing:
-        st.error(
-            md(f"{missing} It is under 'Fleet, facility and accuracy scores' on the Planner page.")
+        st.warning(
+            md(
+                f"{missing} Until then, an LLM without a score is left out of the plan. "
+                f"The A_K column is in '{FLEET_SECTION}' at the top of the Planner page."
+            )
         )
-        return None
     try:
         fleet = Fleet.from_dict(
-            fleet_dict(table, systems, **s.fleet_args(), facility=s.facility()),
+            fleet_dict(table, system_rows, **s.fleet_args(), facility=s.facility()),
             source="the Planner page's settings",
         )
-        arms = build_arms(reports, fleet, form=form)
+        arms = build_arms(reports, fleet, form=form, workload=wl)
     except (FleetError, ArmError) as exc:
         st.error(md(exc))
         return None
     key = cache.digest(  # facility figures change only the reporting: not in the key
-        cache.reports_key(reports), form, wl_key, fleet_dict(table, systems, **s.fleet_args())
+        cache.reports_key(reports), form, wl_key, fleet_dict(table, system_rows, **s.fleet_args())
     )
     bundle = cache.planner_bundle(key, arms, wl, fleet)
-    return PlanContext(rs, form, s, wl, fleet, arms, bundle, estimated_arms(reports))
+    unscored = table.loc[pd.to_numeric(table["accuracy"], errors="coerce").isna(), "model"]
+    said = tuple(n for n in arms.notices if any(repr(str(m)) in n for m in unscored))
+    return PlanContext(rs, form, s, wl, fleet, arms, bundle, estimated_arms(reports), said)
 
 
 def solve(ctx: PlanContext):
-    """The plan for the context's settings, or None after showing why there is none."""
+    """The plan for the context's settings, or None after showing why there is none.  A plan
+    that is not proven optimal says so (its ``message`` is a plain sentence with the next
+    step; the solver's own account, ``detail``, is one click away)."""
     from planner.routing.optimize import InfeasiblePlanError, PlanningTimeout
 
     s = ctx.settings
@@ -138,8 +183,11 @@ def solve(ctx: PlanContext):
         st.error(f"No plan meets these settings: {md(exc)}")
         return None
     except PlanningTimeout as exc:
-        st.error(f"No plan within the {TIME_LIMIT_S:g} s limit: {md(exc)}")
+        st.error(md(sentence(str(exc))))
         return None
     if plan.status != "optimal":
-        st.warning(f"{plan.status}: {md(plan.message)}")
+        st.warning(md(plan.message))
+        if plan.detail:
+            with st.expander("How the solver ended (technical)"):
+                st.text(plan.detail)
     return plan

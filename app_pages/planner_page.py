@@ -1,7 +1,8 @@
 """Planner: a workload in, the optimal allocation and its figures against every baseline out.
 
 The workload chart is drawn first, from numpy alone; pandas, the fits and the solver load
-after it (``planner_view``).  Until the process has loaded the solver, the page then pauses
+after it (``planner_view``), which then fills the fleet's tables in above the two columns
+(full width, so that no column of theirs is cut off).  Until the process has loaded the solver, the page then pauses
 briefly, so that the browser fetches Streamlit's chart library from this same Python process
 before the imports and the solve that follow hold the GIL.  PLANNER_FIRST_CHART_PAUSE_S=0
 turns the pause off (the AppTest suite has no browser to wait for).
@@ -25,9 +26,10 @@ def upload_controls() -> None:
         from app_pages import uploads
 
     file = st.file_uploader(
-        "CSV, JSONL or Parquet with input/output token counts",
+        "CSV, TSV, JSONL, JSON or Parquet with input/output token counts",
         type=list(uploads.WORKLOAD_TYPES),
         key="workload_file",
+        help=f"Up to {uploads.MAX_WORKLOAD_BYTES // uploads.MB} MB",
     )
     ps.handle_upload(file)
     if st.session_state.get("upload_error"):
@@ -74,15 +76,17 @@ def pause_after_first_chart() -> None:
 def page() -> None:
     st.title("Planner")
     settings.init_defaults()
+    fleet = st.container()  # full width (its tables' columns fit), filled after the chart
     left, right = st.columns([1, 2.2], gap="large")
     with left:
         workload_controls()
     pause_after_first_chart()
     with collector_paused():
         from app_pages import planner_view as view
+    with fleet:
+        view.fleet_controls()
     with left:
         view.objective_controls()
-        view.fleet_controls()
     with right:
         view.plan_panel()
 

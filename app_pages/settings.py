@@ -12,6 +12,9 @@ FRONTIER_ZETAS = tuple(round(i / 10, 2) for i in range(11))  # Trade-offs and th
 WORKLOAD_SYNTHETIC = "Synthetic"
 WORKLOAD_UPLOAD = "Upload a file"
 DEFAULT_BASELINE = "most_accurate_fastest"
+# A system's row in the fleet table starts with these (each row is then edited on its own)
+DEFAULT_DEVICES = 8
+DEFAULT_WINDOW_H = 24.0
 
 
 @dataclass(frozen=True)
@@ -21,27 +24,26 @@ class PlanSettings:
     objective: str = "paper"  # "paper" (zeta) or "energy" (accuracy floor)
     zeta: float = 0.5
     min_accuracy: float | None = None
-    devices: int = 8  # per system
-    window_h: float = 24.0
     min_share_fraction: float = 0.25
     pue: float = 1.2
     carbon_g_per_kwh: float = 400.0
     price_per_kwh: float = 0.15
+    currency: str = ""  # of the price; blank: the fleet's default (planner.fleet.spec)
 
     def fleet_args(self) -> dict:
-        """``planner.fleet.fleet_dict``'s keywords: every system alike."""
-        return {
-            "devices": self.devices,
-            "window_h": self.window_h,
-            "min_share_fraction": self.min_share_fraction,
-        }
+        """``planner.fleet.fleet_dict``'s keywords besides the tables (devices and windows
+        are per system, in the fleet's system table)."""
+        return {"min_share_fraction": self.min_share_fraction}
 
     def facility(self) -> dict:
-        return {
+        out = {
             "pue": self.pue,
             "carbon_g_per_kwh": self.carbon_g_per_kwh,
             "price_per_kwh": self.price_per_kwh,
         }
+        if self.currency.strip():
+            out["currency"] = self.currency.strip()
+        return out
 
 
 DEFAULTS = {

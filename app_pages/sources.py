@@ -2,6 +2,8 @@
 session's store, each labelled with where it came from (``cache`` keeps one of each).
 
 Plain functions, tested without streamlit; ``planner.report.fit_views`` draws the fits.
+A store is named by its file name alone: the label reaches the exports (summary JSON, HTML
+report) that leave the server, and the server's folders are none of their readers' business.
 """
 
 from __future__ import annotations
@@ -48,16 +50,19 @@ def catalogue_reports(path: str | Path | None = None) -> ReportSet:
 
 
 def store_reports(store_path: str | Path) -> ReportSet:
-    """Fits of every arm in the store, both forms; arms that cannot be fitted say why."""
+    """Fits of every arm in the store, both forms, as the CLI reads them (saved in the store
+    once per version of its rows: ``planner.fits.sources.store_fits``); arms that cannot be
+    fitted say why."""
     from measure.store import Store
-    from planner.fits.fitting import fit_store
+    from planner.fits.sources import store_fits
 
-    skipped: list[str] = []
-
-    def on_skip(model, system, target, form, reason):
-        skipped.append(f"{model} · {system} ({target}, {form} form): {reason}")
-
-    reports = fit_store(Store(store_path), forms=("paper", "default"), on_skip=on_skip)
-    return ReportSet(
-        KIND_STORE, reports, f"Fits of the measurements in store {store_path}", skipped=skipped
-    )
+    store = f"store {Path(store_path).name}"
+    fits = store_fits(Store(store_path), label=store)
+    skipped = [
+        f"{model} · {system} ({target}, {form} form): {reason}"
+        for model, system, target, form, reason in fits.skipped
+    ]
+    label = f"Fits of the measurements in {store}"
+    if fits.refitted and not fits.saved:  # the notes name server paths: kept out of the label
+        label += " (fitted in memory, not saved in the store)"
+    return ReportSet(KIND_STORE, fits.reports, label, skipped=skipped)

@@ -11,7 +11,13 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import settings
-from app_pages.context import StorePathError, check_store_path, resolve_store_path
+from app_pages.context import (
+    StorePathError,
+    check_store_path,
+    resolve_store_path,
+    shown_store_path,
+    store_folder,
+)
 from app_pages.text import md
 
 log = logging.getLogger("app")
@@ -28,10 +34,15 @@ PERSISTENT_KEYS = ("data_source", "form", *settings.DEFAULTS)
 def init_session() -> None:
     """Resolve the store path once per session and keep page widgets' values alive."""
     if "store_path" not in st.session_state:
-        st.session_state["store_path"] = str(resolve_store_path(sys.argv[1:]))
+        st.session_state["store_path"] = str(launch_store())
     for key in PERSISTENT_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+
+
+def launch_store() -> Path:
+    """The store the server was started on; its folder bounds what the sidebar may open."""
+    return resolve_store_path(sys.argv[1:])
 
 
 def store_path() -> Path:
@@ -78,14 +89,21 @@ def sidebar(n_measurements: int) -> None:
         new = "" if store_path().exists() else " (no such file yet: created on the first import)"
         st.caption(f"Store: {md(store_path())}{new} · {n_measurements:,} measurements")
         with st.expander("Switch store"):
-            typed = st.text_input("Store file", value=str(store_path()), key="store_path_input")
+            folder = store_folder(launch_store())
+            typed = st.text_input(
+                "Store file",
+                value=shown_store_path(store_path(), folder),
+                key="store_path_input",
+                help=f"A .duckdb file in {md(folder)} (a name, or a path inside that folder); "
+                "a new name starts an empty store.",
+            )
             if st.button("Use this store", key="switch_store"):
                 switch_store(typed)
 
 
 def switch_store(typed: str) -> None:
     try:
-        path = check_store_path(typed)
+        path = check_store_path(typed, launch_store())
     except StorePathError as exc:
         st.error(md(exc))
         return

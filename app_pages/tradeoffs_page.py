@@ -2,11 +2,11 @@
 
 import streamlit as st
 
+from app_pages import caveats_view, display, state
 from app_pages import plan_state as ps
-from app_pages import state
 from app_pages.settings import FRONTIER_ZETAS as ZETAS
 from app_pages.text import md
-from planner.report import figures
+from planner.report import figures, tables
 from planner.report.summary import frontier_table
 
 
@@ -26,41 +26,32 @@ def page() -> None:
         frontier = ctx.bundle.zeta_frontier(ZETAS)
         baselines = ctx.baseline_plans()
         status.update(label=f"Frontier over zeta: {len(ZETAS)} optimal plans", state="complete")
+    caveats_view.show_frontier(frontier, skip=ctx.said)
     st.plotly_chart(
-        figures.frontier_figure(frontier, baselines, plan),
+        figures.frontier_figure(frontier, baselines, plan, source=ctx.chart_source),
         width="stretch",
         key="frontier_chart",
     )
-    st.plotly_chart(figures.zeta_figure(frontier, list(ZETAS)), width="stretch", key="zeta_chart")
-    table = frontier_table(frontier, baselines, ctx.fleet)
-    cols = [
-        c
-        for c in (
-            "kind",
-            "name",
-            "zeta",
-            "facility_kwh",
-            "co2e_t",
-            "cost",
-            "accuracy",
-            "runtime_s",
-            "energy_sources",
-            "is_estimated",
-            "violations",
-        )
-        if c in table.columns
-    ]
-    st.dataframe(table[cols], hide_index=True, width="stretch")
+    st.plotly_chart(
+        figures.zeta_figure(frontier, list(ZETAS), source=ctx.chart_source),
+        width="stretch",
+        key="zeta_chart",
+    )
+    table = tables.frontier_view(
+        frontier_table(frontier, baselines, ctx.fleet), ctx.fleet.facility.currency
+    )
+    display.table(table)
     with st.expander("Least energy at each accuracy floor (slower: one solve per floor)"):
         if st.button("Compute the accuracy-floor frontier", key="floor_frontier"):
             with st.status("Solving 11 accuracy floors…", expanded=False) as status:
                 plans, skipped = ctx.bundle.accuracy_frontier(11)
                 status.update(label=f"{len(plans)} plans", state="complete")
             st.plotly_chart(
-                figures.frontier_figure(plans, baselines, plan),
+                figures.frontier_figure(plans, baselines, plan, source=ctx.chart_source),
                 width="stretch",
                 key="floor_chart",
             )
+            caveats_view.show_frontier(plans, caveats_view.FLOOR, skip=ctx.said)
             for reason in skipped:
                 st.caption(md(reason))
 

@@ -4,6 +4,11 @@ The pages hand these functions the uploaded file's name and bytes; the functions
 the planner's and importer's own validation and turn their errors into messages that
 name the file, row and problem.  Anything unexpected becomes a generic message and the
 detail goes to the log.
+
+Streamlit refuses a file over ``server.maxUploadSize`` (.streamlit/config.toml) or of a type
+the uploader does not list before this code sees it, with no message on the page; so the
+uploaders list every type the readers take, and the byte limits here sit below Streamlit's,
+so a large file reaches these functions and is refused in words.
 """
 
 from __future__ import annotations
@@ -13,11 +18,16 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.workload.formats import FORMATS
+
 log = logging.getLogger("app.uploads")
 
-WORKLOAD_TYPES = ("csv", "jsonl", "json", "parquet")
+WORKLOAD_TYPES = tuple(suffix.lstrip(".") for suffix in FORMATS)
 MEASUREMENT_TYPES = ("csv",)
-MAX_WORKLOAD_BYTES = 50 * 1024 * 1024
+MB = 1024 * 1024
+# Below Streamlit's maxUploadSize (200 MB); a million-query trace is some 15-60 MB
+MAX_WORKLOAD_BYTES = 100 * MB
+MAX_MEASUREMENT_BYTES = 50 * MB  # the published measurement files are under 1 MB
 
 
 @dataclass
@@ -39,20 +49,33 @@ def _safe_name(name: str) -> str:
     return base.replace("\x00", "")
 
 
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes:,} bytes" if n_bytes < MB else f"{n_bytes / MB:,.1f} MB"
+
+
+def too_large(name: str, n_bytes: int, max_bytes: int, what: str) -> str | None:
+    """The message refusing a file over ``max_bytes``, or None when it fits."""
+    if n_bytes <= max_bytes:
+        return None
+    return (
+        f"{name}: the file is {_size(n_bytes)}, over the {_size(max_bytes)} limit for "
+        f"{what}. Upload a smaller file (fewer rows, or repeated rows folded into a "
+        "count column)."
+    )
+
+
 def read_workload_upload(
     name: str, data: bytes, max_bytes: int = MAX_WORKLOAD_BYTES
 ) -> UploadOutcome:
-    """Parse an uploaded workload file (CSV, JSONL or Parquet) with planner.workload.load."""
+    """Parse an uploaded workload file (CSV, JSONL, JSON or Parquet) with planner.workload.load."""
     from planner.workload.load import WorkloadError, load_workload
 
     name = _safe_name(name)
     if not data:
         return UploadOutcome(error=f"{name}: the file is empty (no queries to plan).")
-    if len(data) > max_bytes:
-        return UploadOutcome(
-            error=f"{name}: {len(data):,} bytes is over the "
-            f"{max_bytes:,}-byte limit for a workload file."
-        )
+    refused = too_large(name, len(data), max_bytes, "a workload upload")
+    if refused:
+        return UploadOutcome(error=refused)
     try:
         buffer = io.BytesIO(data)
         buffer.name = name
@@ -62,7 +85,7 @@ def read_workload_upload(
     except Exception:  # the loader's own checks should catch everything; be safe anyway
         log.exception("reading uploaded workload %s", name)
         return UploadOutcome(
-            error=f"{name}: could not be read as a CSV, JSONL or Parquet "
+            error=f"{name}: could not be read as a CSV, JSONL, JSON or Parquet "
             "workload with input and output token columns."
         )
     return UploadOutcome(value=workload)
@@ -78,6 +101,9 @@ def import_measurement_upload(
     name = _safe_name(name)
     if not data:
         return UploadOutcome(error=f"{name}: the file is empty.")
+    refused = too_large(name, len(data), MAX_MEASUREMENT_BYTES, "a measurement file")
+    if refused:
+        return UploadOutcome(error=refused)
     try:
         summary = import_file(
             name, Store(store_path), system=system or None, display_name=name, data=data

@@ -1,4 +1,4 @@
-"""`python -m planner SUBCOMMAND ...`: fit, catalogue, plan, frontier."""
+"""`python -m planner SUBCOMMAND ...`: fit, catalogue, plan, frontier, report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 from measure.cli import run
 
-SUBCOMMAND_MODULES = ("planner.cli.fit", "planner.cli.plan")
+SUBCOMMAND_MODULES = ("planner.cli.fit", "planner.cli.plan", "planner.cli.report")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,8 @@ def shared_reference_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_store(shared_reference_dir, tmp_path_factory):
-    """A store with both shared reference files imported (read it, do not write to it)."""
+    """A store with both shared reference files imported (add no measurements to it; the
+    app may save its fits there, as it does in any store)."""
     from measure.importers import import_file
     from measure.store import Store
 

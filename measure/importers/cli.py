@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from measure.flags import INFORMATIONAL_FLAGS
 from measure.importers.paper import ImportSummary, import_file
 from measure.importers.paper_format import MalformedFileError
 from measure.paths import DEFAULT_DB_PATH
@@ -53,6 +54,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     store = Store(args.db)
+    try:
+        store.check()  # a path that is no store fails once, not once per file
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     kv_cache = None if args.kv_cache is None else args.kv_cache == "on"
     summaries: list[ImportSummary] = []
     errors: list[dict] = []
@@ -101,9 +107,15 @@ def format_summary(summary: ImportSummary) -> str:
         f"  models:  {', '.join(summary.models) or '-'}",
         f"  systems: {', '.join(summary.systems) or '-'}",
     ]
-    if summary.flag_counts:
-        flags = ", ".join(f"{k} {v}" for k, v in summary.flag_counts.items())
+    out = {k: v for k, v in summary.flag_counts.items() if k not in INFORMATIONAL_FLAGS}
+    noted = {k: v for k, v in summary.flag_counts.items() if k in INFORMATIONAL_FLAGS}
+    if out:
+        flags = ", ".join(f"{k} {v}" for k, v in out.items())
         lines.append(f"  flagged (kept, out of fits by default): {flags}")
+    if noted:
+        flags = ", ".join(f"{k} {v}" for k, v in noted.items())
+        lines.append(f"  noted (kept, still in fits): {flags}")
+    lines += [f"  note: {note}" for note in summary.notes]
     if summary.startup_flag_counts:
         flags = ", ".join(f"{k} {v}" for k, v in summary.startup_flag_counts.items())
         lines.append(f"  start-up rows flagged: {flags}")

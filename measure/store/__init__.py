@@ -5,13 +5,15 @@ from measure.store.schema import (
     RUN_COLUMNS,
     STARTUP_COLUMNS,
 )
-from measure.store.store import RunRecord, Store, StoreError, WriteResult
+from measure.store.store import RunRecord, StagedRows, Store, StoredRun, StoreError, WriteResult
 
 __all__ = [
     "Store",
     "StoreError",
     "RunRecord",
     "WriteResult",
+    "StagedRows",
+    "StoredRun",
     "MEASUREMENT_COLUMNS",
     "STARTUP_COLUMNS",
     "RUN_COLUMNS",

@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS startup_phases (
     measured_at   TIMESTAMP,
     PRIMARY KEY (run_id, trial_key)
 );
+CREATE TABLE IF NOT EXISTS fits (
+    data_version  VARCHAR NOT NULL,          -- Store.data_version() of the rows fitted
+    settings      VARCHAR NOT NULL,          -- the fit settings, as the fitting side keys them
+    document      VARCHAR NOT NULL,          -- the fits, a JSON document the store never reads
+    fitted_at     TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    PRIMARY KEY (data_version, settings)
+);
 """
 
 MEASUREMENT_COLUMNS = (
@@ -112,3 +119,4 @@ RUN_COLUMNS = (
     "n_measurements",
     "provenance",
 )
+FIT_COLUMNS = ("data_version", "settings", "document", "fitted_at")

@@ -5,6 +5,9 @@ Tables (documented in the README):
 - ``runs``: one row per import of a file or per measurement sweep, with provenance.
 - ``measurements``: one row per measured query batch (the paper's "inference" phases).
 - ``startup_phases``: tokenizer and model-load costs, kept apart from query measurements.
+- ``fits``: fitted models as JSON documents the planner writes and reads, keyed by the
+  ``data_version`` of the rows they came from and the planner's fit settings; the store
+  never looks inside them.
 
 Energies are per measured batch, in joules; ``batch_size`` says how many queries the
 batch held, so energy per query is ``energy / batch_size``.  ``energy_source`` names
@@ -18,12 +21,17 @@ DuckDB allows one writing process per file, and a read-only open fails while ano
 process holds the file for writing, so every method opens a connection for its own use
 only, and read paths retry briefly on a lock conflict.  No connection leaves this class:
 every SQL statement on the store lives here.  Writers (imports, shard merges)
-hold the file for the length of one transaction.
+hold the file for the length of one transaction; an import stages its rows in a temporary
+DuckDB file first (:class:`StagedRows`), so that transaction is one bulk copy, however long
+parsing took.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +41,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from measure.flags import INFORMATIONAL_FLAGS
 from measure.paths import DEFAULT_DB_PATH
 from measure.store.schema import (
+    FIT_COLUMNS,
     MEASUREMENT_COLUMNS,
     RUN_COLUMNS,
     SCHEMA_SQL,
@@ -42,7 +52,8 @@ from measure.store.schema import (
 )
 
 LOCK_RETRY_SECONDS = 10.0
-# Columns that make two measurements the same measurement (see Store.stored_duplicates).
+# Columns that make two rows the same measurement, or the same start-up phase (see
+# Store.write_staged).
 DUPLICATE_KEY = (
     "model",
     "system",
@@ -52,6 +63,10 @@ DUPLICATE_KEY = (
     "gpu_energy_j",
     "cpu_energy_j",
 )
+STARTUP_DUPLICATE_KEY = ("model", "system", "phase", "runtime_s", "gpu_energy_j", "cpu_energy_j")
+STAGING_MEMORY_LIMIT = "256MB"
+# Every DuckDB database file has these bytes at this offset (after its header's checksum).
+DUCKDB_MAGIC, DUCKDB_MAGIC_OFFSET = b"DUCK", 8
 
 
 class StoreError(RuntimeError):
@@ -81,6 +96,80 @@ class WriteResult:
     already_present: bool
 
 
+@dataclass
+class StoredRun:
+    """What the store holds of one run: counts, names and flag counts."""
+
+    run_id: str
+    source: str
+    n_measurements: int
+    n_startup: int
+    models: list[str]
+    systems: list[str]
+    flag_counts: dict[str, int]
+    startup_flag_counts: dict[str, int]
+
+
+class StagedRows:
+    """The rows of one run, gathered chunk by chunk in a temporary DuckDB file (beside the
+    store where its folder exists), so memory stays bounded whatever the run's size, then
+    copied into the store in one transaction by :meth:`Store.write_staged`.  The tables have
+    the store's columns and types, without its keys."""
+
+    def __init__(self, run_id: str, folder: Path | None = None):
+        self.run_id = run_id
+        self.folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        self.path = self.folder / "staged.duckdb"
+        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path))
+        # appends to a file of its own can always go to disk: a small buffer pool keeps the
+        # importer's memory flat however large the file (the store's own connection keeps
+        # DuckDB's default, which a commit must not run out of)
+        self._con.execute(f"SET memory_limit = '{STAGING_MEMORY_LIMIT}'")
+        self._con.execute("ATTACH ':memory:' AS template")
+        self._con.execute("USE template")
+        self._con.execute(SCHEMA_SQL).fetchall()
+        self._con.execute("USE staged")
+        for table in ("measurements", "startup_phases"):
+            self._con.execute(
+                f"CREATE TABLE staged.main.{table} AS SELECT * FROM template.main.{table} LIMIT 0"
+            )
+        self._con.execute("DETACH template")
+
+    def add(self, measurements: pd.DataFrame, startup: pd.DataFrame | None = None) -> None:
+        """Append rows (store columns; missing ones are NULL)."""
+        for table, frame, columns in (
+            ("measurements", measurements, MEASUREMENT_COLUMNS),
+            ("startup_phases", startup, STARTUP_COLUMNS),
+        ):
+            if frame is None or frame.empty:
+                continue
+            rows = _frame_with_columns(frame, columns, self.run_id)
+            self._con.register("chunk_rows", rows)
+            try:
+                cols = ", ".join(columns)
+                self._con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM chunk_rows")
+            except duckdb.Error as exc:
+                raise StoreError(f"staging rows of run {self.run_id}: {exc}") from exc
+            finally:
+                self._con.unregister("chunk_rows")
+
+    def close(self) -> None:
+        """Close the file (it is then complete on disk, for the store to read)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def remove(self) -> None:
+        self.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> StagedRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text or "conflicting" in text or "being used" in text
@@ -94,13 +183,17 @@ class Store:
 
     # -- connections -------------------------------------------------------------------
     @contextmanager
-    def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One connection for one use; retries while another process holds a write lock."""
+    def _connect(
+        self, read_only: bool = False, lock_wait_s: float = LOCK_RETRY_SECONDS
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection for one use; retries for ``lock_wait_s`` while another process
+        holds a write lock."""
         if read_only and not self.path.exists():
             raise StoreError(f"store {self.path} does not exist yet")
+        self.check()
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        deadline = time.monotonic() + lock_wait_s
         delay = 0.02
         while True:
             try:
@@ -112,6 +205,8 @@ class Store:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
         try:
+            # DuckDB would draw a progress bar on the caller's stdout during a long statement
+            con.execute("SET enable_progress_bar = false")
             if not read_only:
                 con.execute(SCHEMA_SQL).fetchall()
             yield con
@@ -120,6 +215,25 @@ class Store:
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    def check(self) -> None:
+        """Refuse, untouched, a path that holds something other than a DuckDB database (a
+        CSV given as the store, say): DuckDB's own message for it does not say so."""
+        if not self.path.exists():
+            return
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a DuckDB store")
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+        except OSError as exc:
+            raise StoreError(f"cannot read store {self.path}: {exc.strerror}") from None
+        if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+            what = "an empty file" if not head else "not a DuckDB database file"
+            raise StoreError(
+                f"{self.path} is not a DuckDB store ({what}); give the path of a store, "
+                "or a new path to create one"
+            )
 
     # -- writes ------------------------------------------------------------------------
     def has_run(self, run_id: str | None = None, source_sha256: str | None = None) -> bool:
@@ -176,7 +290,101 @@ class Store:
                 raise StoreError(f"writing run {run.run_id} to {self.path} failed: {exc}") from exc
         return WriteResult(run.run_id, n_meas, n_start, already_present=bool(present))
 
+    def staging(self, run_id: str) -> StagedRows:
+        """A :class:`StagedRows` for run ``run_id`` (a context manager that removes it)."""
+        return StagedRows(run_id, self.path.parent if self.path.parent.is_dir() else None)
+
+    def write_staged(
+        self, run: RunRecord, staged: StagedRows, duplicate_flag: str | None = None
+    ) -> WriteResult:
+        """Copy a new run's staged rows into the store in one transaction: all land, or none.
+
+        A run whose ``run_id`` or ``source_sha256`` is already present adds nothing
+        (``already_present``).  With ``duplicate_flag``, a staged row equal to a stored one
+        (``DUPLICATE_KEY``, ``STARTUP_DUPLICATE_KEY``; NULLs equal) gets that flag, so a
+        re-exported copy of stored rows does not count twice."""
+        staged.close()
+        with self._connect() as con:
+            present = con.execute(
+                "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
+                [run.run_id, run.source_sha256],
+            ).fetchall()[0][0]
+            if present:
+                return WriteResult(run.run_id, 0, 0, already_present=True)
+            path = str(staged.path).replace("'", "''")
+            con.execute(f"ATTACH '{path}' AS staged (READ_ONLY)")
+            try:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    n_meas = _insert_staged(
+                        con, "measurements", MEASUREMENT_COLUMNS, DUPLICATE_KEY, duplicate_flag
+                    )
+                    n_start = _insert_staged(
+                        con,
+                        "startup_phases",
+                        STARTUP_COLUMNS,
+                        STARTUP_DUPLICATE_KEY,
+                        duplicate_flag,
+                    )
+                    _insert_run(con, run, n_meas)
+                    con.execute("COMMIT")
+                except Exception as exc:
+                    con.execute("ROLLBACK")
+                    raise StoreError(
+                        f"writing run {run.run_id} to {self.path} failed: {exc}"
+                    ) from exc
+            finally:
+                con.execute("DETACH staged")
+        return WriteResult(run.run_id, n_meas, n_start, already_present=False)
+
     # -- reads -------------------------------------------------------------------------
+    def stored_run(
+        self, run_id: str | None = None, source_sha256: str | None = None
+    ) -> StoredRun | None:
+        """The run with this id or source hash, with its rows' counts, names and flags; None
+        when the store (or the run) does not exist."""
+        if not self.exists():
+            return None
+        with self._connect(read_only=True) as con:
+            if not _table_exists(con, "runs"):
+                return None
+            found = con.execute(
+                "SELECT run_id, source FROM runs WHERE run_id = ? OR source_sha256 = ? "
+                "ORDER BY ingested_at LIMIT 1",
+                [run_id, source_sha256],
+            ).fetchall()
+            if not found:
+                return None
+            run_id, source = found[0]
+            n_meas, models, systems = con.execute(
+                "SELECT count(*), list(DISTINCT model ORDER BY model), "
+                "list(DISTINCT system ORDER BY system) FROM measurements WHERE run_id = ?",
+                [run_id],
+            ).fetchall()[0]
+            n_start = con.execute(
+                "SELECT count(*) FROM startup_phases WHERE run_id = ?", [run_id]
+            ).fetchall()[0][0]
+            flags = {
+                table: dict(
+                    con.execute(
+                        f"SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM {table} "
+                        "WHERE run_id = ?) GROUP BY flag ORDER BY flag",
+                        [run_id],
+                    ).fetchall()
+                )
+                for table in ("measurements", "startup_phases")
+            }
+        return StoredRun(
+            run_id,
+            source,
+            int(n_meas),
+            int(n_start),
+            list(models or []),
+            list(systems or []),
+            flags["measurements"],
+            flags["startup_phases"],
+        )
+
     def measurements(
         self,
         models: list[str] | None = None,
@@ -184,38 +392,8 @@ class Store:
         include_flagged: bool = True,
     ) -> pd.DataFrame:
         """Query measurements as a DataFrame (empty, with columns, if the store is empty)."""
-        sql = "SELECT * FROM measurements WHERE 1=1"
-        params: list = []
-        if models:
-            sql += " AND list_contains(?, model)"
-            params.append(list(models))
-        if systems:
-            sql += " AND list_contains(?, system)"
-            params.append(list(systems))
-        if not include_flagged:
-            sql += " AND len(flags) = 0"
-        sql += " ORDER BY model, system, run_id, source_line, trial_key"
+        sql, params = _measurements_sql(models, systems, include_flagged)
         return self._read(sql, params, MEASUREMENT_COLUMNS)
-
-    def stored_duplicates(self, frame: pd.DataFrame) -> list[bool]:
-        """For each row of ``frame``, whether the store already holds a measurement with the
-        same model, system, token counts, runtime and energies (a re-exported file with a new
-        hash would otherwise count the same measurements twice)."""
-        if frame.empty or not self.exists():
-            return [False] * len(frame)
-        candidates = frame[list(DUPLICATE_KEY)].assign(candidate_row=range(len(frame)))
-        same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM m.{col}" for col in DUPLICATE_KEY)
-        with self._connect(read_only=True) as con:
-            if not _table_exists(con, "measurements"):
-                return [False] * len(frame)
-            con.register("candidate_rows", candidates)
-            rows = con.execute(
-                f"SELECT DISTINCT c.candidate_row FROM candidate_rows c "
-                f"JOIN measurements m ON {same}"
-            ).fetchall()
-            con.unregister("candidate_rows")
-        found = {r[0] for r in rows}
-        return [i in found for i in range(len(frame))]
 
     def measurement_count(self, run_id: str) -> int:
         """How many measurement rows run ``run_id`` has (0 before the store exists)."""
@@ -240,14 +418,105 @@ class Store:
         )
 
     def arms(self) -> pd.DataFrame:
-        """Distinct (model, system) pairs with counts, energy sources and flag counts."""
+        """Distinct (model, system) pairs with counts, energy sources and how many rows are
+        flagged out of fits (informational flags do not count)."""
         sql = (
             "SELECT model, system, count(*) AS n, "
-            "count(*) FILTER (WHERE len(flags) > 0) AS n_flagged, "
+            "count(*) FILTER (WHERE NOT list_has_all(?, flags)) AS n_flagged, "
             "string_agg(DISTINCT energy_source, ',' ORDER BY energy_source) AS energy_sources "
             "FROM measurements GROUP BY model, system ORDER BY model, system"
         )
-        return self._read(sql, [], ("model", "system", "n", "n_flagged", "energy_sources"))
+        columns = ("model", "system", "n", "n_flagged", "energy_sources")
+        return self._read(sql, [sorted(INFORMATIONAL_FLAGS)], columns)
+
+    # -- stored fits: JSON documents the planner writes, keyed by the rows they fit -----
+    def data_version(self) -> str:
+        """A digest of every measurement row (run ids, row counts and each row's content,
+        flags included): it changes whenever an import, a sweep or an edit changes rows a
+        fit could see.  "" for a store without measurements."""
+        if not self.exists():
+            return ""
+        with self._connect(read_only=True) as con:
+            return _data_version(con)
+
+    def versioned_measurements(self, include_flagged: bool = True) -> tuple[str, pd.DataFrame]:
+        """(data_version, measurements) read in one transaction, so that the version names
+        exactly the rows returned."""
+        empty = pd.DataFrame(columns=list(MEASUREMENT_COLUMNS))
+        if not self.exists():
+            return "", empty
+        with self._connect(read_only=True) as con:
+            if not _table_exists(con, "measurements"):
+                return "", empty
+            con.execute("BEGIN TRANSACTION")
+            version = _data_version(con)
+            sql, params = _measurements_sql(None, None, include_flagged)
+            rows = con.execute(sql, params).df()
+            con.execute("COMMIT")
+        return version, rows
+
+    def stored_fits(self, settings: str) -> tuple[str, str | None]:
+        """(data_version, document): the store's current data version and the document
+        saved for it under ``settings`` (None when there is none)."""
+        if not self.exists():
+            return "", None
+        with self._connect(read_only=True) as con:
+            version = _data_version(con)
+            if not version or not _table_exists(con, "fits"):
+                return version, None
+            found = con.execute(
+                "SELECT document FROM fits WHERE data_version = ? AND settings = ?",
+                [version, settings],
+            ).fetchall()
+        return version, (found[0][0] if found else None)
+
+    def save_fits(
+        self,
+        data_version: str,
+        settings: str,
+        document: str,
+        lock_wait_s: float = LOCK_RETRY_SECONDS,
+    ) -> bool:
+        """Save ``document`` as the fits of ``data_version`` under ``settings``, dropping
+        fits of every other data version (they can no longer be current).  Returns False,
+        writing nothing, when the rows changed after ``data_version`` was read; raises
+        StoreError when the store cannot be written (locked for over ``lock_wait_s``,
+        read-only, missing)."""
+        if not self.exists():
+            raise StoreError(f"store {self.path} does not exist")
+        try:
+            with self._connect(lock_wait_s=lock_wait_s) as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    if _data_version(con) != data_version:
+                        con.execute("ROLLBACK")
+                        return False
+                    con.execute(
+                        "DELETE FROM fits WHERE data_version <> ? OR settings = ?",
+                        [data_version, settings],
+                    ).fetchall()
+                    con.execute(
+                        "INSERT INTO fits (data_version, settings, document) VALUES (?, ?, ?)",
+                        [data_version, settings, document],
+                    ).fetchall()
+                    con.execute("COMMIT")
+                except duckdb.Error:
+                    con.execute("ROLLBACK")
+                    raise
+        except duckdb.Error as exc:
+            raise StoreError(f"saving fits in store {self.path} failed: {exc}") from exc
+        return True
+
+    def fits(self) -> pd.DataFrame:
+        """Every saved fits document with its data version and settings."""
+        if not self.exists():
+            return pd.DataFrame(columns=list(FIT_COLUMNS))
+        with self._connect(read_only=True) as con:
+            if not _table_exists(con, "fits"):
+                return pd.DataFrame(columns=list(FIT_COLUMNS))
+            return con.execute(
+                f"SELECT {', '.join(FIT_COLUMNS)} FROM fits ORDER BY fitted_at, settings"
+            ).df()
 
     def _read(self, sql: str, params: list, columns: tuple[str, ...]) -> pd.DataFrame:
         if not self.exists():
@@ -256,6 +525,36 @@ class Store:
             if not _table_exists(con, "measurements"):
                 return pd.DataFrame(columns=list(columns))
             return con.execute(sql, params).df()
+
+
+def _measurements_sql(models, systems, include_flagged: bool) -> tuple[str, list]:
+    sql = "SELECT * FROM measurements WHERE 1=1"
+    params: list = []
+    if models:
+        sql += " AND list_contains(?, model)"
+        params.append(list(models))
+    if systems:
+        sql += " AND list_contains(?, system)"
+        params.append(list(systems))
+    if not include_flagged:  # no flags but informational ones (measure.flags)
+        sql += " AND list_has_all(?, flags)"
+        params.append(sorted(INFORMATIONAL_FLAGS))
+    sql += " ORDER BY model, system, run_id, source_line, trial_key"
+    return sql, params
+
+
+def _data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """See ``Store.data_version``: per run, its row count and the sum of its rows' hashes
+    (order-free, and no two rows of a run hash alike: (run_id, trial_key) is unique)."""
+    if not _table_exists(con, "measurements"):
+        return ""
+    per_run = con.execute(
+        f"SELECT run_id, count(*), sum(hash({', '.join(MEASUREMENT_COLUMNS)}))::VARCHAR "
+        "FROM measurements GROUP BY run_id ORDER BY run_id"
+    ).fetchall()
+    if not per_run:
+        return ""
+    return hashlib.sha256(json.dumps(per_run).encode()).hexdigest()[:16]
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -318,4 +617,25 @@ def _insert_new_rows(con, table: str, frame: pd.DataFrame, columns: tuple[str, .
             con.unregister("incoming_rows")
         except duckdb.Error:
             pass  # the transaction is aborted; the rollback clears it
+    return int(inserted[0][0]) if inserted else 0
+
+
+def _insert_staged(con, table: str, columns: tuple[str, ...], key, duplicate_flag) -> int:
+    """Insert the attached ``staged`` database's rows of ``table``; with ``duplicate_flag``,
+    rows equal on ``key`` to a stored row get that flag.  Returns how many were inserted."""
+    values = ", ".join(f"s.{c}" for c in columns)
+    source = f"staged.main.{table} s"
+    params: list = []
+    if duplicate_flag:
+        same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM d.{c}" for c in key)
+        flags = "CASE WHEN d.stored THEN list_append(s.flags, ?) ELSE s.flags END"
+        values = ", ".join(flags if c == "flags" else f"s.{c}" for c in columns)
+        source += (
+            f" LEFT JOIN (SELECT DISTINCT {', '.join(key)}, true AS stored FROM {table}) d "
+            f"ON {same}"
+        )
+        params.append(duplicate_flag)
+    inserted = con.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {source}", params
+    ).fetchall()
     return int(inserted[0][0]) if inserted else 0

@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from measure.cli import EXIT_INTERRUPTED
 from measure.paths import DEFAULT_DB_PATH, DEFAULT_SHARD_DIR
-
-EXIT_INTERRUPTED = 130
 
 
 def parse_grid(text: str) -> list[int]:
@@ -229,10 +228,16 @@ def cmd_sweep(args) -> int:
         f"{where}; {result.cells_done}/{result.cells_total} cells done; energy source "
         f"{result.energy_source}\nshard: {result.shard_path}"
     )
-    if result.ingest_errors:
+    if result.store_behind:
         print(
             f"measure sweep: the store was not fully updated; run `python -m measure merge "
             f"{result.shard_path} --db {args.db}`",
+            file=sys.stderr,
+        )
+    elif result.ingest_errors:
+        print(
+            f"measure sweep: {len(result.ingest_errors)} store update(s) during the run failed "
+            "and were retried; the last one added every trial",
             file=sys.stderr,
         )
     if result.interrupted:
@@ -241,7 +246,7 @@ def cmd_sweep(args) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    return 0 if not result.ingest_errors else 1
+    return 1 if result.store_behind else 0
 
 
 def _guarded(work):

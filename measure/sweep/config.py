@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from measure.llm import TINY_MODEL_ID, canonical_dtype
 from measure.meters import DEFAULT_WATTS_PER_CORE
@@ -129,7 +128,10 @@ class SweepResult:
     cells_total: int = 0
     interrupted: bool = False
     energy_source: str = ""
-    ingest_errors: list[str] = field(default_factory=list)
+    ingest_errors: list[str] = field(default_factory=list)  # store updates that failed
+    # the last store update failed, so the store lacks trials the shard has (earlier
+    # failures alone are made good by the next update, which adds every trial not yet in)
+    store_behind: bool = False
 
 
 def config_record(config: SweepConfig) -> dict:
@@ -153,6 +155,10 @@ def runtime_ci_halfwidth_s(runtimes_s: Sequence[float]) -> float:
     n = len(runtimes_s)
     if n < 2:
         return math.inf
+    # scipy loads here, not with the module: every `python -m measure` command (an import,
+    # too) builds the sweep's parser, which reads this module's defaults.
+    from scipy import stats
+
     sd = float(np.std(runtimes_s, ddof=1))
     return float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
 

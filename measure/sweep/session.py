@@ -106,6 +106,7 @@ class SweepRun:
         self.ingest_errors: list[str] = []
         self._last_ingest = time.monotonic()
         self._ingested = (0, 0)  # shard trials and startup rows this session has added
+        self._store_behind = False  # the last store update failed
         self.n_gpus = self._n_gpus()
 
     # -- the run -----------------------------------------------------------------------
@@ -388,8 +389,10 @@ class SweepRun:
                 self.store,
             )
             self._ingested = (len(shard.trials), len(shard.startup))
+            self._store_behind = False
         except (StoreError, OSError) as exc:  # the shard keeps everything: a merge adds it
             self.ingest_errors.append(str(exc))
+            self._store_behind = True
             print(
                 f"measure sweep: could not update the store yet ({exc}); the shard "
                 f"{self.shard_path} keeps every trial",
@@ -416,6 +419,7 @@ class SweepRun:
             interrupted=interrupted,
             energy_source=self.meter.source,
             ingest_errors=self.ingest_errors,
+            store_behind=self._store_behind,
         )
 
 

@@ -103,13 +103,18 @@ def read_shard(path: Path | str) -> Shard:
     records = []
     for number, text in enumerate(body, start=1):
         try:
-            record = json.loads(text)
+            record = json.loads(text, parse_constant=_refuse_constant)
             if not isinstance(record, dict) or "type" not in record:
                 raise ValueError("not a shard record")
         except ValueError as exc:
             raise ShardError(path, number, f"malformed record ({exc})") from None
         records.append((number, record))
     return _assemble(path, records, torn)
+
+
+def _refuse_constant(name: str):
+    """NaN and Infinity are no measurement: a shard written by a sweep never holds them."""
+    raise ValueError(f"a non-finite number ({name})")
 
 
 def _assemble(path: Path, records: list[tuple[int, dict]], torn: bool) -> Shard:

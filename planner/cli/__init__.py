@@ -1,1 +1,1 @@
-"""``python -m planner``: fit, catalogue, plan and frontier subcommands."""
+"""``python -m planner``: fit, catalogue, plan, frontier and report subcommands."""

@@ -1,7 +1,9 @@
 """`python -m planner fit` and `python -m planner catalogue`.
 
 fit: fit energy and runtime curves to every (model, system) arm of a store and print them,
-as a table or (``--json``) as a JSON list of FitReport objects.
+as a table or (``--json``) as a JSON list of FitReport objects.  Fits are saved in the
+store and reused until its rows change (``planner.fits.sources.store_fits``, the same
+fits ``plan`` and the app read); ``--model``/``--system`` narrow what is printed.
 
 catalogue: write the reference catalogue (published fits, accuracy scores and our
 default-form fits of the store's arms, with their held-out errors and citation).
@@ -15,8 +17,9 @@ import sys
 
 from measure.paths import DEFAULT_DB_PATH
 from measure.store import Store, StoreError
+from planner.cli._table import say, write
 from planner.fits.curves import FitReport
-from planner.fits.fitting import ENERGY_KINDS, FORMS, TARGETS, fit_store
+from planner.fits.fitting import ENERGY_KINDS, FORMS, TARGETS
 
 
 def add_parser(subparsers) -> None:
@@ -56,7 +59,7 @@ def add_parser(subparsers) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    say(f"error: {message}", file=sys.stderr)
     return 1
 
 
@@ -78,27 +81,63 @@ def _store_rows(db: str, models, systems, include_flagged: bool):
     return rows
 
 
+def _check_rows(db: str, models, systems, include_flagged: bool) -> Store:
+    """The store, when it holds rows to fit that match the filters; else a StoreError."""
+    store = Store(db)
+    if not store.exists():
+        raise StoreError(
+            f"store {db} does not exist: import measurements first "
+            "(python -m measure import FILE --db ...)"
+        )
+    arms = store.arms()
+    if models:
+        arms = arms[arms["model"].isin(models)]
+    if systems:
+        arms = arms[arms["system"].isin(systems)]
+    n = int(arms["n"].sum()) - (0 if include_flagged else int(arms["n_flagged"].sum()))
+    if n == 0:
+        what = " matching --model/--system" if models or systems else ""
+        flagged = "" if include_flagged else " (unflagged)"
+        raise StoreError(
+            f"store {db} has no{flagged} measurements{what}: import some first "
+            "(python -m measure import FILE --db ...)"
+        )
+    return store
+
+
 def run_fit(args: argparse.Namespace) -> int:
+    from planner.fits.sources import store_fits
+
     try:
-        rows = _store_rows(args.db, args.model, args.system, args.include_flagged)
+        store = _check_rows(args.db, args.model, args.system, args.include_flagged)
+        fits = store_fits(
+            store,
+            forms=FORMS if args.form == "all" else (args.form,),
+            targets=TARGETS if args.target == "all" else (args.target,),
+            energy=args.energy,
+            include_flagged=args.include_flagged,
+            label=args.db,
+        )
     except StoreError as exc:
         return _fail(str(exc))
-    skipped: list[str] = []
-    reports = fit_store(
-        rows,
-        forms=FORMS if args.form == "all" else (args.form,),
-        targets=TARGETS if args.target == "all" else (args.target,),
-        energy=args.energy,
-        include_flagged=True,  # the store query already filtered
-        on_skip=lambda m, s, t, f, why: skipped.append(f"skipped {m} on {s}, {t} ({f}): {why}"),
-        label=args.db,
-    )
+
+    def wanted(model: str, system: str) -> bool:
+        return (not args.model or model in args.model) and (
+            not args.system or system in args.system
+        )
+
+    reports = [r for r in fits.reports if wanted(r.model, r.system)]
+    skipped = [
+        f"skipped {m} on {s}, {t} ({f}): {why}" for m, s, t, f, why in fits.skipped if wanted(m, s)
+    ]
+    skipped += [f"note: {note}" for note in fits.notes]
     if args.json:
-        print(json.dumps([r.to_json() for r in reports], indent=2))
+        write(json.dumps([r.to_json() for r in reports], indent=2))
     elif reports:
-        print(format_table(reports))
+        for line in format_table(reports).splitlines():
+            say(line)
     for line in skipped:
-        print(line, file=sys.stderr)
+        say(line, file=sys.stderr)
     if not reports:
         return _fail(f"no arm in {args.db} has enough rows to fit")
     return 0
@@ -142,7 +181,7 @@ def run_catalogue(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write {out}: {exc.strerror or exc}")
-    print(
+    say(
         f"wrote {out}: {len(catalogue.reports)} fit reports "
         f"({sum(r.source.startswith('published') for r in catalogue.reports)} published)"
     )

@@ -7,30 +7,30 @@
 
 Fits come from the store (``--db``); an empty or missing store falls back to the committed
 reference catalogue, which the output says.  User errors end with one line on stderr and a
-non-zero exit code: 2 for unusable input, 1 for an infeasible or timed-out plan.
+non-zero exit code: 2 for unusable input, 1 for an infeasible or timed-out plan.  The plan's
+caveats (``planner.report.caveats``) are printed under its headline and carried in the JSON
+(``caveats`` and ``warnings`` of the plan and of every baseline).  The routing package
+(cvxpy) is imported when a plan is made, not when the parser is built, so other
+subcommands (``fit``) start without it.  Names
+from the files (models, systems, tasks, paths) are printed with control characters escaped,
+and ``--assignments`` writes task cells a spreadsheet would run as formulas made inert.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
-import numpy as np
-import pandas as pd
+from planner.cli._table import printable, say, write
 
-from measure.store import StoreError
-from planner.fits.sources import NoFitsError, load_reports
-from planner.fleet.spec import Fleet, FleetError, load_fleet
-from planner.report.summary import compare, frontier_table, json_safe, summarize
-from planner.routing.arms import ArmError, build_arms
-from planner.routing.baselines import run_baselines
-from planner.routing.optimize import InfeasiblePlanError, Planner, PlanningTimeout
-from planner.workload.load import WorkloadError, load_workload
+# Each point is a full plan; 101 is a step of 0.01 in zeta, finer than any trade-off reads,
+# and keeps a frontier to minutes (100,000 points ran for hours).
+MAX_FRONTIER_POINTS = 101
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def add_inputs(p: argparse.ArgumentParser) -> None:
+    """The arguments every planning subcommand reads its inputs with (plan, frontier, report)."""
     p.add_argument("--db", help="DuckDB measurement store (default: data/energy.duckdb)")
     p.add_argument("--workload", required=True, help="CSV, JSONL, JSON or Parquet workload")
     p.add_argument("--tokenizer", help="local tokenizer path for text columns")
@@ -51,11 +51,15 @@ def _common(p: argparse.ArgumentParser) -> None:
         default="total",
         help="energy fits to use (default: total)",
     )
-    p.add_argument("--objective", choices=("paper", "energy"), default="paper")
     p.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
     p.add_argument(
         "--time-limit", type=float, dest="time_limit_s", help="solver time limit per plan, seconds"
     )
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_inputs(p)
+    p.add_argument("--objective", choices=("paper", "energy"), default="paper")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -89,82 +93,106 @@ def add_parser(subparsers) -> None:
         "--points",
         type=int,
         default=11,
-        help="zeta values (paper) or accuracy floors (energy); default 11",
+        help=(
+            "zeta values (paper) or accuracy floors (energy): 2 to "
+            f"{MAX_FRONTIER_POINTS}; default 11"
+        ),
     )
     front.set_defaults(func=run_frontier)
 
 
-class _UserError(Exception):
+class UserError(Exception):
     def __init__(self, message: str, code: int = 2):
         super().__init__(message)
         self.code = code
 
 
-def _prepare(args) -> tuple[Planner, str]:
+def prepare(args):
+    """(Planner, where the fits came from) for the inputs of ``add_inputs``; a UserError
+    names the file or setting that cannot be used."""
+    from measure.store import StoreError
+    from planner.fits.sources import NoFitsError, load_reports
+    from planner.fleet.spec import Fleet, FleetError, load_fleet
+    from planner.routing.arms import ArmError, build_arms
+    from planner.routing.optimize import Planner
+    from planner.workload.load import WorkloadError, load_workload
+
     try:
         workload = load_workload(
             args.workload, tokenizer=args.tokenizer, allow_download=args.allow_download
         )
         fleet = load_fleet(args.fleet) if args.fleet else Fleet()
         reports, source = load_reports(args.db, form=args.form, energy=args.energy)
-        arms = build_arms(reports, fleet, form=args.form, energy=args.energy)
+        arms = build_arms(reports, fleet, form=args.form, energy=args.energy, workload=workload)
         return Planner(arms, workload, fleet, seed=args.seed), source
     except (WorkloadError, FleetError, ArmError, NoFitsError, StoreError) as exc:
-        raise _UserError(str(exc)) from exc  # StoreError: locked, corrupt, not DuckDB
+        raise UserError(str(exc)) from exc  # StoreError: locked, corrupt, not DuckDB
 
 
-def _fmt(x, unit="", digits=4) -> str:
-    return (
-        "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}g}{unit}"
-    )
+def _queries(n: int) -> str:
+    return f"{n:,} {'query' if n == 1 else 'queries'}"
+
+
+def _kwh(energy_j) -> str:
+    from planner.report.units import J_PER_KWH, quantity
+
+    return quantity(None if energy_j is None else energy_j / J_PER_KWH, "kWh")
 
 
 def _print_plan(s: dict, table, source: str) -> None:
-    print(f"{s['name']}: {s['status']} in {s['solve_seconds']:.2f} s")
-    print(f"  {s['message']}")
+    """The plan in the report's units (kWh, kg CO2e, the fleet's currency, hours), its
+    caveats under the headline, then the arms and every baseline."""
+    from planner.report.units import NOTHING, S_PER_H, change, money, quantity
+
+    say(f"{s['name']}: {s['status']} in {s['solve_seconds']:.2f} s")
+    say(f"  {s['message']}")
     lo, hi = s["energy_ci_j"]
-    print(
-        f"  energy {_fmt(s['energy_j'], ' J')} (95% {_fmt(lo)}..{_fmt(hi)} J), "
-        f"{_fmt(s['energy_kwh'], ' kWh')}, facility {_fmt(s['facility_kwh'], ' kWh')}, "
-        f"CO2e {_fmt(s['co2e_g'], ' g')}, cost {_fmt(s['cost'])}"
+    interval = NOTHING if lo is None or hi is None else f"{_kwh(lo)} to {_kwh(hi)}"
+    say(
+        f"  IT energy {_kwh(s['energy_j'])} (95% interval {interval}), facility "
+        f"{quantity(s['facility_kwh'], 'kWh')}, CO2e {quantity(s['co2e_kg'], 'kg')}, "
+        f"cost {money(s['cost'], s['currency'])}"
     )
-    print(
-        f"  accuracy {_fmt(s['accuracy'], ' %')}, runtime {_fmt(s['runtime_s'], ' s')} "
-        f"(mean {_fmt(s['mean_runtime_s'], ' s')}), energy sources: {s['energy_sources']}"
-        + (" (ESTIMATED)" if s["is_estimated"] else "")
+    say(
+        f"  accuracy {quantity(s['accuracy'], '%')}, runtime "
+        f"{quantity(s['runtime_s'] / S_PER_H, 'h')} of device time (mean "
+        f"{quantity(s['mean_runtime_s'], 's')} per query), energy sources: "
+        f"{s['energy_sources']}" + (" (ESTIMATED)" if s["is_estimated"] else "")
     )
-    for warning in s["warnings"]:
-        print(f"  warning: {warning}")
+    for caveat in s["caveats"]:
+        say(f"  caveat: {caveat}")
     for arm in s["arms"]:
         if arm["queries"]:
-            print(
-                f"    {arm['model']} @ {arm['system']}: {arm['queries']} queries, "
-                f"{_fmt(arm['energy_j'], ' J')}, {_fmt(arm['device_hours'], ' device-h')}"
+            say(
+                f"    {arm['model']} @ {arm['system']}: {_queries(arm['queries'])}, "
+                f"{_kwh(arm['energy_j'])}, {quantity(arm['device_hours'], 'device-h')}"
             )
-    print(f"fits: {source}")
-    print("baselines (saving = baseline energy - plan energy):")
+    say(f"fits: {source}")
+    say("baselines (and the plan's energy against each):")
     for row in table[table["kind"] == "baseline"].itertuples():
-        print(
-            f"  {row.name}: {_fmt(row.energy_j, ' J')}, accuracy {_fmt(row.accuracy, ' %')}"
-            f", saving {_fmt(row.saving_pct, ' %', 3)}"
+        say(
+            f"  {row.name}: {_kwh(row.energy_j)}, accuracy {quantity(row.accuracy, '%')}"
+            f"; the plan uses {change(s['energy_j'], row.energy_j)}"
             + (f" [violates: {row.violations}]" if row.violations else "")
         )
 
 
-def _guarded(work):
+def guarded(work):
     """(result, None), or (None, exit code) after one line on stderr for a user error."""
+    from planner.routing.optimize import InfeasiblePlanError, PlanningTimeout
+
     try:
         return work(), None
-    except _UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except UserError as exc:
+        say(f"error: {exc}", file=sys.stderr)
         return None, exc.code
     except (InfeasiblePlanError, PlanningTimeout, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", file=sys.stderr)
         return None, 1
 
 
 def _plan(args):
-    planner, source = _prepare(args)
+    planner, source = prepare(args)
     return (
         planner,
         source,
@@ -177,7 +205,10 @@ def _plan(args):
     )
 
 
-def _baselines(planner: Planner, args, objective: str, zeta: float = 0.5):
+def baselines_of(planner, args, objective: str, zeta: float = 0.5) -> dict:
+    """Every baseline of the planner's data, measured with the plan's objective."""
+    from planner.routing.baselines import run_baselines
+
     return run_baselines(
         planner.data.arms,
         planner.data.workload,
@@ -190,16 +221,21 @@ def _baselines(planner: Planner, args, objective: str, zeta: float = 0.5):
 
 
 def run_plan(args) -> int:
-    result, code = _guarded(lambda: _plan(args))
+    result, code = guarded(lambda: _plan(args))
     if code is not None:
         return code
+    from planner.report.exports import assignments_csv
+    from planner.report.summary import compare, json_safe, summarize
+
     planner, source, plan = result
-    baselines = _baselines(planner, args, args.objective, args.zeta)
+    baselines = baselines_of(planner, args, args.objective, args.zeta)
     if args.assignments:
-        try:
-            plan.assignments().to_csv(args.assignments, index=False)
+        try:  # the export's own CSV: formula-like cells made inert, one rule for app and CLI
+            with open(args.assignments, "wb") as out:
+                out.write(assignments_csv(plan))
         except OSError as exc:
-            print(f"error: cannot write {args.assignments}: {exc}", file=sys.stderr)
+            reason = (exc.strerror or type(exc).__name__).lower()
+            say(f"error: cannot write {args.assignments}: {reason}", file=sys.stderr)
             return 2
     summary = summarize(plan, planner.fleet)
     table = compare(plan, baselines, planner.fleet)
@@ -218,16 +254,25 @@ def run_plan(args) -> int:
             "baselines": {k: summarize(b, planner.fleet) for k, b in baselines.items()},
             "comparison": table.to_dict("records"),
         }
-        print(json.dumps(json_safe(out), indent=1))
+        write(json.dumps(json_safe(out), indent=1))
     else:
         _print_plan(summary, table, source)
     return 0
 
 
+def check_points(points: int) -> None:
+    if not 2 <= points <= MAX_FRONTIER_POINTS:
+        raise UserError(
+            f"--points must be from 2 to {MAX_FRONTIER_POINTS} (got {points}): "
+            "each point is a whole plan"
+        )
+
+
 def _frontier(args):
-    if args.points < 2:
-        raise _UserError("--points must be at least 2")
-    planner, source = _prepare(args)
+    import numpy as np
+
+    check_points(args.points)
+    planner, source = prepare(args)
     if args.objective == "paper":
         return (
             planner,
@@ -247,14 +292,19 @@ def _frontier(args):
 
 
 def run_frontier(args) -> int:
-    result, code = _guarded(lambda: _frontier(args))
+    result, code = guarded(lambda: _frontier(args))
     if code is not None:
         return code
+    import pandas as pd
+
+    from planner.report.summary import frontier_table, json_safe
+    from planner.report.units import quantity
+
     planner, source, plans = result
-    baselines = _baselines(planner, args, "energy")
+    baselines = baselines_of(planner, args, "energy")
     table = frontier_table(plans, baselines, planner.fleet)
     if args.json:
-        print(
+        write(
             json.dumps(
                 json_safe(
                     {
@@ -269,17 +319,17 @@ def run_frontier(args) -> int:
             )
         )
         return 0
-    print(f"fits: {source}")
+    say(f"fits: {source}")
     for row in table.itertuples():
         label = (
             f"zeta={row.zeta:.3g}"
             if not pd.isna(row.zeta)
             else f"accuracy>={row.min_accuracy:.4g}"
             if not pd.isna(row.min_accuracy)
-            else row.name
+            else printable(row.name)
         )
-        print(
-            f"  {row.kind:8s} {label:40s} energy {_fmt(row.energy_j, ' J')}  "
-            f"accuracy {_fmt(row.accuracy, ' %')}"
+        say(
+            f"  {row.kind:8s} {label:40s} IT energy {_kwh(row.energy_j)}  "
+            f"accuracy {quantity(row.accuracy, '%')}"
         )
     return 0

@@ -3,8 +3,9 @@
 It holds (1) the paper's published paper-form fits for the seven LLMs on A100 40GB GPUs
 (thesis Tables 5.2 and 5.3), with held-out errors where the shared data let us refit the
 same form; (2) the leaderboard accuracy scores A_K and minimum GPU counts (thesis Table
-4.1); (3) our default-form fits (total energy and runtime) of every arm of the shared
-reference data, with their held-out errors.  No raw rows.  ``python -m planner catalogue``
+4.1); (3) our default-form fits (energy and runtime) of every arm of the shared
+reference data, with their held-out errors; their energy is labelled from the rows
+(``gpu`` for the grid file, which has no CPU energy; ``total`` for the sweeps).  No raw rows.  ``python -m planner catalogue``
 writes it from a store holding the imported shared files; ``load_catalogue`` reads it.
 """
 

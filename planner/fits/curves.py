@@ -87,6 +87,84 @@ class Curve:
         y = self.design(tin, tout) @ self.coef
         return np.maximum(y, 0.0) if self.clip_negative else y
 
+    @property
+    def monotone(self) -> bool:
+        """True when no coefficient is negative: every term is a product of non-negative
+        powers of tin and tout, so predictions never fall as a query grows and never go
+        below zero, and ``physical_floor`` never binds."""
+        return bool(np.all(self.coef >= 0))
+
+    def physical_floor(self, tin, tout) -> np.ndarray:
+        """The least figure planning may use for each query: what the fit predicts for the
+        measured queries it dominates.
+
+        Why this floor.  A longer prompt or a longer output never takes less energy or time
+        (prefill and every decode step only add work), so a query costs at least what the
+        fit predicts for any query with no more input and no more output tokens.  With
+        (tin, tout) first clamped into the measured ranges, the floor is the largest of the
+        fit's predictions at (tin_lo, tout_lo), (tin_lo, tout), (tin, tout_lo) and
+        (tin, tout) -- the corners of the measured box the query dominates; for the paper's
+        bilinear form the largest prediction over that box is at one of them.  A query
+        shorter than anything measured gets that figure times its tokens over the clamped
+        query's (the energy per token there, times its own tokens), so it is not charged a
+        whole measured query.  The lower bounds of the ranges count as at least 1 token.
+
+        Not 0 J: a figure clipped at zero would make a query free, and an optimiser sends
+        every such query there.  Example: the published paper-form fit of Mixtral 8x7B
+        (a0 = -8.48 J per input token) predicts -9.2 kJ for 1,469 input and 13 output
+        tokens; the floor is its prediction for 8 input and 13 output tokens, 1.3 kJ.
+        Where the fit predicts nothing positive at any of those corners, the floor is the
+        least positive figure per token it predicts at the corners of its measured range
+        (``least_rate``), times the query's tokens; zero only for a fit that predicts
+        nothing positive anywhere in its measured range (``build_arms`` refuses those).
+        """
+        tin, tout = np.broadcast_arrays(np.asarray(tin, float), np.asarray(tout, float))
+        lo_in = max(float(self.tin_range[0]), 1.0)
+        lo_out = max(float(self.tout_range[0]), 1.0)
+        tin_c = np.clip(tin, lo_in, max(float(self.tin_range[1]), lo_in))
+        tout_c = np.clip(tout, lo_out, max(float(self.tout_range[1]), lo_out))
+        lo_i, lo_o = np.full_like(tin_c, lo_in), np.full_like(tout_c, lo_out)
+        corners = [
+            self.design(a, b) @ self.coef
+            for a, b in ((lo_i, lo_o), (lo_i, tout_c), (tin_c, lo_o), (tin_c, tout_c))
+        ]
+        most = np.maximum.reduce(corners)
+        tokens = tin + tout
+        scale = np.minimum(1.0, tokens / (tin_c + tout_c))
+        return np.where(most > 0, most * scale, self.least_rate() * tokens)
+
+    def _box_corners(self) -> list[tuple[float, float]]:
+        lo_in = max(float(self.tin_range[0]), 1.0)
+        lo_out = max(float(self.tout_range[0]), 1.0)
+        ins = [lo_in] + [float(self.tin_range[1])] * math.isfinite(self.tin_range[1])
+        outs = [lo_out] + [float(self.tout_range[1])] * math.isfinite(self.tout_range[1])
+        return [(a, b) for a in ins for b in outs]
+
+    def least_rate(self) -> float:
+        """The least positive figure per token (input + output) the fit predicts at the
+        corners of its measured range; 0 when it predicts nothing positive at any."""
+        corners = np.array(self._box_corners())
+        values = self.design(corners[:, 0], corners[:, 1]) @ self.coef
+        rates = values / corners.sum(axis=1)
+        return float(rates[values > 0].min()) if np.any(values > 0) else 0.0
+
+    @property
+    def usable(self) -> bool:
+        """Whether the fit predicts a positive figure anywhere in its measured range (at a
+        corner of it); one that does not can give no physical figure at all."""
+        return self.monotone and bool(np.any(self.coef > 0)) or self.least_rate() > 0
+
+    def predict_floored(self, tin, tout) -> tuple[np.ndarray, np.ndarray]:
+        """(predictions for planning, where the floor was used): ``predict`` raised to
+        ``physical_floor`` wherever it falls below it (e.g. a paper-form fit's negative
+        energies).  ``predict`` itself stays as fitted, to reproduce published figures."""
+        y = np.asarray(self.predict(tin, tout), float)
+        if self.monotone:
+            return y, np.zeros(y.shape, dtype=bool)
+        floor = self.physical_floor(tin, tout)
+        floored = y < floor
+        return np.where(floored, floor, y), floored
+
     def in_range(self, tin, tout) -> np.ndarray:
         """True where (tin, tout) lies inside the measured token ranges (and, for 1-D sweep
         data, within SWEEP_LINE_TOLERANCE of one of the two measured lines)."""
@@ -103,6 +181,16 @@ class Curve:
         near_a = np.abs(tin - a) <= SWEEP_LINE_TOLERANCE * max(a, 1.0)
         near_b = np.abs(tout - b) <= SWEEP_LINE_TOLERANCE * max(b, 1.0)
         return inside & (near_a | near_b)
+
+    def longest_query(self) -> float:
+        """The most tokens (input + output) of any measured query, as far as the ranges and
+        sweep lines tell: the two ranges' tops for a grid, the longer of the two lines'
+        far ends for a pair of 1-D sweeps (inf when the ranges are unknown)."""
+        tin_hi, tout_hi = float(self.tin_range[1]), float(self.tout_range[1])
+        if self.sweep_lines is None:
+            return tin_hi + tout_hi
+        a, b = self.sweep_lines
+        return max(tin_hi + min(b, tout_hi), min(a, tin_hi) + tout_hi)
 
     def coefficients(self) -> dict[str, float]:
         return {t: float(c) for t, c in zip(self.terms, self.coef)}
@@ -140,8 +228,8 @@ class FitReport:
 
     ``cv_*`` figures are 5-fold cross-validated (held out); ``r2`` is in-sample (for the
     paper form, uncentered as statsmodels reports it without an intercept).  APEs are in
-    percent.  ``energy`` is ``total`` (GPU + CPU where CPU is present) or ``gpu`` for energy
-    targets, None for runtime.  ``energy_sources`` lists the store's ``energy_source`` values
+    percent.  ``energy`` is the basis the rows had for energy targets
+    (``gpu``, ``cpu`` or ``total``: GPU + CPU), None for runtime.  ``energy_sources`` lists the store's ``energy_source`` values
     behind the fit (``imported``, ``nvml``, ``estimated``, ...); ``source`` says where the
     fit itself came from (a store path, or the catalogue and its citation).
     """

@@ -1,8 +1,10 @@
 """The fleet: LLMs (accuracy, shares), systems (devices, planning window) and the facility.
 
-``spec`` reads and checks a fleet (a TOML file or a dict) and holds the accuracy defaults
-with their source; ``table`` builds a fleet from the dashboard's per-LLM table.  The names
-below load on first use (``table`` needs pandas, ``spec`` does not).
+``registry`` maps every name a source uses for an LLM to one canonical LLM and holds what
+is known of it (parameters, default accuracy, context length, devices per instance, each
+with its source); ``spec`` reads and checks a fleet (a TOML file or a dict); ``table``
+builds a fleet from the dashboard's per-LLM table.  The names below load on first use
+(``table`` needs pandas, ``spec`` and ``registry`` do not).
 """
 
 from planner._lazy import lazy_api
@@ -16,6 +18,10 @@ _PUBLIC = {
     "SystemSpec": "planner.fleet.spec",
     "default_accuracy": "planner.fleet.spec",
     "load_fleet": "planner.fleet.spec",
+    "LLMInfo": "planner.fleet.registry",
+    "LLMS": "planner.fleet.registry",
+    "canonical_llm": "planner.fleet.registry",
+    "lookup": "planner.fleet.registry",
     "fleet_dict": "planner.fleet.table",
     "llm_table": "planner.fleet.table",
     "missing_accuracy": "planner.fleet.table",

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import pandas as pd
 
 from planner.fleet.spec import ACCURACY_CITATION, Fleet, default_accuracy
 from planner.report import html as html_report
+from planner.report.caveats import plan_caveats
 from planner.report.summary import compare, json_safe, summarize
-from planner.report.tables import comparison_table, energy_note, headline
+from planner.report.tables import energy_basis
 
 MAX_CSV_QUERIES = 1_000_000  # one row per query: beyond this the file and its build get huge
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -73,11 +75,26 @@ def data_sources(plan, setup: PlanSetup) -> list[str]:
         label = "ESTIMATED energy" if row.is_estimated else "energy"
         lines.append(
             f"{row.model} · {row.system}: {row.form} form, {label} from "
-            f"{row.energy_sources or 'unknown'} data ({row.energy_kind})."
+            f"{row.energy_sources or 'unknown'} data ({energy_basis(row.energy_kind)})."
         )
     wl = plan.data.workload
-    lines.append(f"Workload: {wl.name} ({wl.source or 'synthetic, not measured'}).")
+    lines.append(f"Workload: {wl.name} ({workload_origin(wl)}).")
     return lines
+
+
+def workload_origin(workload) -> str:
+    """Where a workload came from, by file name alone (an export leaves this machine, and
+    its folders are none of its readers' business)."""
+    if not workload.source:
+        return "synthetic, not measured"
+    return f"file {PurePath(str(workload.source)).name}"
+
+
+NO_LIMIT = "no limit"
+
+
+def _limit(devices):
+    return NO_LIMIT if devices is None else devices
 
 
 def _one_or_each(values: dict):
@@ -106,13 +123,19 @@ def assumptions(plan, setup: PlanSetup) -> dict:
     out.update(
         {
             "model form": setup.form or "best available (default form, else paper form)",
-            "devices per system": _one_or_each({s: fleet.system[s].devices for s in systems}),
-            "planning window (h)": _one_or_each({s: fleet.system[s].window_h for s in systems}),
+            "devices per system": _one_or_each(
+                {s: _limit(fleet.system[s].devices) for s in systems}
+            )
+            if systems
+            else NO_LIMIT,
+            "planning window (h)": _one_or_each({s: fleet.system[s].window_h for s in systems})
+            if systems
+            else "not set (no capacity limit)",
             "capacity": "one query at a time per instance; instances = devices / devices per instance",
             "min share fraction": fleet.min_share_fraction,
             "PUE": fleet.facility.pue,
             "grid carbon intensity (gCO2e/kWh)": fleet.facility.carbon_g_per_kwh,
-            "price per kWh": fleet.facility.price_per_kwh,
+            f"price per kWh ({fleet.facility.currency})": fleet.facility.price_per_kwh,
             "accuracy scores A_K (%)": scores,
         }
     )
@@ -134,25 +157,32 @@ def summary_json(plan, baselines: dict, setup: PlanSetup) -> bytes:
         "assumptions": assumptions(plan, setup),
         "sources": data_sources(plan, setup),
         "workload": {"name": plan.data.workload.name, "n_queries": plan.n_queries},
+        "caveats": plan_caveats(plan),
     }
     return json.dumps(json_safe(payload), indent=2, default=str).encode("utf-8")
 
 
-def html_bytes(plan, baselines: dict, setup: PlanSetup, frontier=None, zetas=None) -> bytes:
-    """The HTML report (``html.build_html_report``) of the plan against its baselines."""
-    summary = summarize(plan, setup.fleet)
-    figures = {m["label"]: m["value"] for m in headline(summary, None)}
-    figures["Energy source and interval"] = energy_note(summary)
+def html_bytes(
+    plan,
+    baselines: dict,
+    setup: PlanSetup,
+    frontier=None,
+    zetas=None,
+    compare_to: str | None = None,
+) -> bytes:
+    """The HTML report (``html.build_html_report``) of the plan against its baselines;
+    ``compare_to`` is the key of the baseline its summary compares with (default: the
+    most accurate LLM on its fastest system, ``narrative.DEFAULT_BASELINE``)."""
     inputs = html_report.ReportInputs(
         plan=plan,
         baselines=baselines,
-        summary=figures,
-        comparison=comparison_table(compare(plan, baselines, setup.fleet)),
-        workload_name=plan.data.workload.name,
+        fleet=setup.fleet,
+        fits=setup.fits,
         sources=data_sources(plan, setup),
         assumptions=assumptions(plan, setup),
         frontier=list(frontier or []),
         zetas=list(zetas or []),
         estimated_arms=setup.estimated_arms,
+        compare_to=compare_to,
     )
     return html_report.build_html_report(inputs).encode("utf-8")

@@ -1,6 +1,8 @@
 """Fitted curves as the Models page shows them: tables of every fit's held-out errors,
 coefficients and energy source, and charts of one fit (measured vs predicted, residuals,
-predicted-value heat map).  Estimated energy is named as such in every one."""
+predicted-value heat map).  Estimated energy is named as such in every one.  A fit's form,
+target and unit come from its report (a store or a catalogue file): charts show them through
+``labels.plotly_text``."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planner.fits.curves import FitReport
+from planner.report.labels import plotly_text
 
 GRID_TOKENS = (8, 4096)
 
@@ -28,14 +31,14 @@ def arm_points(measurements: pd.DataFrame, report: FitReport) -> pd.DataFrame:
 
 
 def measured_vs_predicted(report: FitReport, points: pd.DataFrame) -> go.Figure:
-    unit = report.curve.unit
+    unit, form, target = (plotly_text(v) for v in (report.curve.unit, report.form, report.target))
     fig = go.Figure()
     fig.add_trace(
         go.Scattergl(
             x=points["y"],
             y=points["predicted"],
             mode="markers",
-            name=f"{report.form} form",
+            name=f"{form} form",
             marker={"size": 5, "opacity": 0.6},
             customdata=points[["tin", "tout"]].to_numpy(),
             hovertemplate="tin %{customdata[0]}, tout %{customdata[1]}<br>"
@@ -55,7 +58,7 @@ def measured_vs_predicted(report: FitReport, points: pd.DataFrame) -> go.Figure:
             )
         )
     fig.update_layout(
-        title=f"{report.target}: measured vs predicted ({report.form} form)",
+        title=f"{target}: measured vs predicted ({form} form)",
         xaxis_title=f"measured ({unit})",
         yaxis_title=f"predicted ({unit})",
         xaxis_type="log",
@@ -85,7 +88,7 @@ def residuals(report: FitReport, points: pd.DataFrame) -> go.Figure:
     )
     fig.add_hline(y=0, line_dash="dash", line_color="#616161")
     fig.update_layout(
-        title=f"{report.target}: residuals ({report.form} form)",
+        title=f"{plotly_text(report.target)}: residuals ({plotly_text(report.form)} form)",
         xaxis_title="output tokens",
         yaxis_title="(predicted − measured) / measured, %",
         xaxis_type="log",
@@ -133,7 +136,7 @@ def heatmap(report: FitReport, n: int = 36) -> go.Figure:
             z=z_log,
             customdata=z,
             colorscale="YlGn",
-            colorbar={"title": {"text": f"log10 {report.curve.unit}"}},
+            colorbar={"title": {"text": f"log10 {plotly_text(report.curve.unit)}"}},
             hovertemplate="tin %{x}<br>tout %{y}<br>%{customdata:.4g}<extra></extra>",
         )
     )
@@ -142,7 +145,7 @@ def heatmap(report: FitReport, n: int = 36) -> go.Figure:
         go.Scatter(x=x, y=y, mode="lines", name=name, line={"color": "#C62828", "width": 2})
     )
     fig.update_layout(
-        title=f"Predicted {report.target} ({report.form} form)",
+        title=f"Predicted {plotly_text(report.target)} ({plotly_text(report.form)} form)",
         xaxis_title="input tokens",
         yaxis_title="output tokens",
         xaxis_type="log",

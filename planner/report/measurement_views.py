@@ -4,7 +4,7 @@ scatter chart and the table.
 Energies in the store are per measured batch; here everything is per query
 (``energy / batch_size``).  Total energy is ``planner.fits.total_energy_j``'s, the rule
 the fits use.  Rows whose ``energy_source`` contains ``estimated`` are marked in every
-chart and table.
+chart and table; model and system names reach the chart through ``labels.plotly_text``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from measure.flags import disqualifies
 from planner.fits import total_energy_j
+from planner.report.labels import arm_label, plotly_text
 
 QUANTITIES = {
     "energy_j": "Energy per query (J)",
@@ -48,10 +50,7 @@ def per_query(df: pd.DataFrame) -> pd.DataFrame:
     )
     out["energy_per_token_j"] = out["energy_j"] / tokens.where(tokens > 0)
     out["estimated"] = out["energy_source"].astype(str).str.contains("estimated")
-    out["flagged"] = [
-        len(f) > 0 if isinstance(f, (list, tuple, np.ndarray)) else False
-        for f in out.get("flags", [[]] * len(out))
-    ]
+    out["flagged"] = [disqualifies(f) for f in out.get("flags", [[]] * len(out))]
     return out
 
 
@@ -89,7 +88,7 @@ def scatter(df: pd.DataFrame, x: str, quantity: str) -> go.Figure:
     for (model, system, estimated), part in shown.groupby(
         ["model", "system", "estimated"], sort=True
     ):
-        name = f"{model} · {system}" + (" [estimated]" if estimated else "")
+        name = plotly_text(arm_label(model, system, estimated))
         fig.add_trace(
             go.Scattergl(
                 x=part[x],

@@ -1,7 +1,9 @@
 """Figures of plans and baselines: energy, facility energy, carbon, cost, accuracy, savings.
 
 Every energy figure keeps its label: ``energy_sources`` (imported, nvml, rapl, estimated,
-...) of the arms that serve queries, and ``is_estimated`` when any of them is an estimate.
+...) of the arms that serve queries, and ``is_estimated`` when any of them is an estimate;
+``warnings`` are the plan's own, ``caveats`` the same and more in plain sentences
+(``planner.report.caveats``).  Costs are in the fleet's ``currency``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from planner.fleet.spec import Fleet
-from planner.report.units import J_PER_KWH
+from planner.report.caveats import plan_caveats
+from planner.report.units import G_PER_KG, J_PER_KWH
 from planner.routing.plan import Plan
 
 
@@ -52,6 +55,7 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
         "name": plan.name,
         "status": plan.status,
         "message": plan.message,
+        "detail": plan.detail,
         "objective": plan.objective,
         "zeta": plan.zeta,
         "min_accuracy": plan.min_accuracy,
@@ -64,8 +68,10 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
         "facility_kwh": facility_kwh,
         "pue": fac.pue,
         "co2e_g": co2e_g,
+        "co2e_kg": None if co2e_g is None else co2e_g / G_PER_KG,
         "co2e_t": None if co2e_g is None else co2e_g / 1e6,
         "cost": None if fac.price_per_kwh is None else facility_kwh * fac.price_per_kwh,
+        "currency": fac.currency,
         "accuracy": plan.accuracy,
         "runtime_s": plan.runtime_s,
         "mean_runtime_s": plan.runtime_s / n if n else None,
@@ -74,6 +80,7 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
         "is_estimated": plan.is_estimated,
         "violations": list(plan.violations),
         "warnings": list(plan.warnings),
+        "caveats": plan_caveats(plan),
         "out_of_range_queries": int(plan.arms["out_of_range_queries"].sum()),
         "arms": [
             {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
@@ -89,12 +96,15 @@ SUMMARY_COLUMNS = (
     "energy_kwh",
     "facility_kwh",
     "co2e_g",
+    "co2e_kg",
     "co2e_t",
     "cost",
+    "currency",
     "accuracy",
     "runtime_s",
     "mean_runtime_s",
     "energy_sources",
+    "energy_kind",
     "is_estimated",
     "violations",
 )

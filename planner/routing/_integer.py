@@ -131,6 +131,8 @@ def integer_plan(
             )
         raise PlanningTimeout(f"no integer plan found: {final.status}")
     status = "time_limit" if final.status == "user_limit" else "optimal"
+    if status == "time_limit" and final.value is not None:
+        gap = max(final.value - lp.value, 0.0)  # the LP optimum bounds every integer plan
     how = (
         f"LP optimum fractional in {n_frac} distinct quer{'y' if n_frac == 1 else 'ies'} "
         f"({lp_summary}); solved as an integer program (HiGHS MILP) over "

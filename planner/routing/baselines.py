@@ -11,6 +11,11 @@
   best (LLM, system pair, feature, threshold) by total energy is searched.
 
 Baselines ignore capacity and minimum shares; each plan's ``violations`` lists what it breaks.
+A baseline that puts a query on an arm whose context it exceeds is infeasible, and its
+message says so first; the policies that choose an arm per query or per workload (least
+energy, most accurate on fastest) choose among the arms that can take the queries.
+LLMs are canonical (``planner.fleet.registry``): arms of one LLM under two spellings are
+one LLM to the threshold policy and to "most accurate".
 """
 
 from __future__ import annotations
@@ -40,8 +45,12 @@ def _plan(data, name, message, *, row_alloc=None, alloc=None, objective="paper",
         zeta=zeta if objective == "paper" else None,
         row_alloc=row_alloc,
     )
-    if plan.violations:
-        plan.message += " (ignores the fleet's limits: " + "; ".join(plan.violations) + ")"
+    too_long = [v for v in plan.violations if "longer than its context" in v]
+    limits = [v for v in plan.violations if v not in too_long]
+    if too_long:
+        plan.message = "infeasible: " + "; ".join(too_long) + ". " + plan.message
+    if limits:
+        plan.message += " (ignores the fleet's limits: " + "; ".join(limits) + ")"
     return plan
 
 
@@ -93,7 +102,7 @@ def threshold_policy(data: PlanData):
         (i, j)
         for i, a in enumerate(data.arms)
         for j, b in enumerate(data.arms)
-        if i != j and a.model == b.model
+        if i != j and a.llm == b.llm
     ]
     best = None
     prefixes = {f: _sorted_prefixes(data, f) for f in THRESHOLD_FEATURES} if pairs else {}
@@ -123,7 +132,7 @@ def _threshold_plan(data, **kw):
     )
     return _plan(
         data,
-        f"threshold ({a.model}: {rule})",
+        f"threshold ({a.llm}: {rule})",
         f"E-Energy '24 threshold policy, best split by total energy: {rule}",
         alloc=alloc,
         **kw,
@@ -171,8 +180,9 @@ def run_baselines(
     )
     acc = np.array([a.accuracy for a in data.arms])
     top = np.flatnonzero(acc == acc.max())
+    too_long = (data.count @ ~data.allowed)[top]  # queries each arm cannot take
     runtime = (data.count.astype(float) @ data.runtime_s)[top]
-    k = int(top[np.argmin(runtime)])
+    k = int(top[np.lexsort((runtime, too_long))[0]])
     out["most_accurate_fastest"] = _plan(
         data,
         f"most accurate LLM on fastest system ({data.arms[k].model} @ {data.arms[k].system})",
@@ -182,11 +192,14 @@ def run_baselines(
         **kw,
     )
     alloc = np.zeros(data.shape, dtype=np.int64)
-    alloc[np.arange(data.shape[0]), np.argmin(data.energy_j, axis=1)] = data.count
+    takes = np.where(data.allowed.any(axis=1, keepdims=True), data.allowed, True)
+    alloc[np.arange(data.shape[0]), np.argmin(np.where(takes, data.energy_j, np.inf), axis=1)] = (
+        data.count
+    )
     out["cheapest_energy"] = _plan(
         data,
         "cheapest energy per query",
-        "each query to its arm of least predicted energy",
+        "each query to its arm of least predicted energy (of those that can take it)",
         alloc=alloc,
         **kw,
     )

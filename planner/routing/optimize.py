@@ -48,6 +48,7 @@ from planner.routing.constraints import (
     infeasibility,
     lexicographic_argmin,
     precheck,
+    raise_devices,
     undominated,
 )
 from planner.routing.plan import Plan, PlanData, make_plan
@@ -55,6 +56,7 @@ from planner.routing.problem import (
     OBJECTIVES,
     PlanningTimeout,
     RoutingProblem,
+    energy_scale,
     objective_cost,
     objective_value,
 )
@@ -70,8 +72,17 @@ TIEBREAK_TIME_S = 2.0  # the least-energy second stage's own limit (the plan is 
 ASCENT_TOL = 1e-8  # dual ascent stops this close (relative) to its model's bound
 
 
+def _energy_text(joules: float) -> str:
+    return f"{joules / 3.6e6:.3g} kWh" if joules >= 3.6e5 else f"{joules:.3g} J"
+
+
 class Planner:
-    """Routes one workload over a set of arms; build once, solve many times."""
+    """Routes one workload over a set of arms; build once, solve many times.
+
+    A plan's ``message`` says in plain words how the solve ended (optimal; or stopped at
+    the time limit, how far from optimal at most, and the next step); its ``detail`` keeps
+    the solver's account (LP, integer program, columns, certificates).  Errors say what
+    cannot be met and what would make it feasible."""
 
     # Per group, the arms within CANDIDATE_BAND x mean |cost| of the least Lagrangian cost
     # (at most CANDIDATE_CAP) enter the first LP.  The ascent's duals are near exact, so a
@@ -103,12 +114,18 @@ class Planner:
         cost = objective_cost(self.data, objective, zeta)
         rows = coupling_rows(self.data, self._check_floor(min_accuracy))
         precheck(self.data, rows)
-        alloc, status, how = self._allocate(
-            RoutingProblem(self.data, rows, cost, deadline=deadline),
-            (objective, zeta if objective == "paper" else None, rows.key()),
-            ties=self._ties(objective, zeta),
-        )
-        self._check_feasible(alloc, min_accuracy, status)
+        try:
+            alloc, status, how = self._allocate(
+                RoutingProblem(self.data, rows, cost, deadline=deadline),
+                (objective, zeta if objective == "paper" else None, rows.key()),
+                ties=self._ties(objective, zeta),
+            )
+            self._check_feasible(alloc, min_accuracy, status)
+        except PlanningTimeout as exc:
+            raise PlanningTimeout(
+                self._timeout_message(cost, time_limit_s), detail=str(exc)
+            ) from exc
+        value = objective_value(self.data, alloc, objective, zeta)
         name = (
             f"optimal ({objective}"
             + (f", zeta={zeta:g}" if objective == "paper" else "")
@@ -120,8 +137,9 @@ class Planner:
             alloc,
             name=name,
             status=status,
-            message=how,
-            objective_value=objective_value(self.data, alloc, objective, zeta),
+            message=self._headline(status, how, objective, value, time_limit_s),
+            detail=how,
+            objective_value=value,
             solve_seconds=time.perf_counter() - t0,
             objective=objective,
             zeta=zeta if objective == "paper" else None,
@@ -156,6 +174,62 @@ class Planner:
         alloc, _, _ = self._allocate(most_accurate, ("max-accuracy", None, rows.key()))
         high = float(np.sum(alloc * self.data.acc_tokens)) / self.data.total_tokens
         return low, high
+
+    # -- plain words ---------------------------------------------------------------------
+    def _headline(self, status, how, objective, value, time_limit_s) -> str:
+        """How the solve ended, in a sentence a planner's user acts on; ``how`` (the plan's
+        ``detail``) keeps the solver's account."""
+        if status == "optimal":
+            proof = (
+                " (an integer program proved it: the LP relaxation split some queries)"
+                if self.last_stats.get("integer")
+                else ""
+            )
+            return f"Optimal: no plan that meets these settings does better{proof}."
+        limit = f"the {time_limit_s:g} s time limit" if time_limit_s else "the time limit"
+        gap = self.last_stats.get("integrality_gap")
+        if gap is None:
+            within = "the best plan found in time"
+        elif objective == "energy":
+            gap_j = gap * energy_scale(self.data)
+            share = f" ({100 * gap_j / value:.2g} %)" if value > 0 else ""
+            within = f"within {_energy_text(gap_j)}{share} of the least energy possible"
+        else:
+            share = f" ({100 * gap / abs(value):.2g} % of it)" if value else ""
+            within = f"within {gap:.3g}{share} of the best objective value possible"
+        return (
+            f"Stopped at {limit}: this plan is {within}, not proven optimal; allow more "
+            "time to prove it (or to find a better one)."
+        )
+
+    def _timeout_message(self, cost: np.ndarray, time_limit_s) -> str:
+        """No plan in time: say so, and the capacity the cheapest plan would need where
+        capacity binds (binding capacity is what makes large plans slow)."""
+        d = self.data
+        limit = f"the {time_limit_s:g} s time limit" if time_limit_s else "the time limit"
+        base = (
+            f"no plan meeting the constraints was found within {limit} "
+            f"({d.n_queries:,} queries, {d.shape[0]:,} distinct)"
+        )
+        cheapest = np.zeros(d.shape, dtype=np.int64)
+        best = lexicographic_argmin(
+            np.where(d.allowed, cost, np.inf), np.where(d.allowed, d.energy_j, np.inf)
+        )
+        cheapest[np.arange(d.shape[0]), best] = d.count
+        used = d.capacity_use(cheapest)
+        over = {
+            system: float(used[s])
+            for s, system in enumerate(d.systems)
+            if used[s] > d.capacity_device_s[s] * (1 + 1e-9)
+        }
+        if not over:
+            return f"{base}: allow more time"
+        names = ", ".join(over)
+        return (
+            f"{base}. The capacity of {names} binds: the cheapest plan needs more than it "
+            f"has, which makes the problem hard. Next step: {raise_devices(d, over)} (the "
+            "plan then solves quickly), or allow more time"
+        )
 
     # -- checks ------------------------------------------------------------------------
     def _check_feasible(self, alloc, min_accuracy, status) -> None:
@@ -195,19 +269,23 @@ class Planner:
         d = self.data
         if not len(problem.rows):
             alloc = np.zeros(d.shape, dtype=np.int64)
-            alloc[np.arange(d.shape[0]), lexicographic_argmin(problem.cost, d.energy_j)] = d.count
+            best = lexicographic_argmin(
+                np.where(d.allowed, problem.cost, np.inf), np.where(d.allowed, d.energy_j, np.inf)
+            )
+            alloc[np.arange(d.shape[0]), best] = d.count
             self.last_stats = {"method": "argmin", "rounds": 0, "columns": d.shape[0]}
             return (
                 alloc,
                 "optimal",
                 (
                     "no coupling constraints: every distinct query takes "
-                    "its cheapest arm (of equal costs, the least energy; "
+                    "its cheapest arm that can take it (of equal costs, the least energy; "
                     "integral by construction)"
                 ),
             )
         lp, cand, reduced, _ = self._column_generation(problem, key)
         if np.any(np.abs(lp.x - np.rint(lp.x)) > INTEGRAL_TOL):
+            self.last_stats["integer"] = True
             alloc, status, how, gap = integer_plan(problem, cand, reduced, lp, self._lp_summary())
             if gap is not None:
                 self.last_stats["integrality_gap"] = gap

@@ -3,7 +3,7 @@
 Wilkins, Keshav and Mortier (HotCarbon '24) route each query with a binary x[i, K] (solved
 with PuLP; here cvxpy + HiGHS MILP), with the objective of ``problem.objective_cost`` and
 the share, capacity and accuracy rows that ``planner.routing.problem`` writes down, each
-written here afresh.  It grows with the number of queries, not distinct queries, so it is
+written here afresh, and no query on an arm whose context it exceeds.  It grows with the number of queries, not distinct queries, so it is
 a reference for tests and the scale benchmark, not a planner.
 """
 
@@ -34,6 +34,9 @@ def solve_per_query(
     cost = objective_cost(data, objective, zeta)[qg]
     x = cp.Variable((n, k), boolean=True)
     cons = [cp.sum(x, axis=1) == 1]
+    forbidden = ~data.allowed[qg]  # a query longer than an arm's context
+    if forbidden.any():
+        cons.append(cp.sum(cp.multiply(forbidden.astype(float), x)) == 0)
     for llm, need in data.min_queries.items():
         mask = np.flatnonzero(data.arm_llm == data.llms.index(llm))
         cons.append(cp.sum(x[:, mask]) >= need)

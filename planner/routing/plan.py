@@ -3,6 +3,12 @@
 Queries are aggregated into groups of identical (input tokens, output tokens, task); an
 allocation is a (groups x arms) matrix of query counts.  A plan's figures are all computed
 from its allocation here, so optimised plans and baselines are measured the same way.
+
+A (group, arm) column is allowed only if the query fits the arm's context
+(``PlanData.allowed``); the optimiser never uses another, and a baseline that does is
+reported as breaking the limit.  Energies and runtimes are the arms' floored predictions
+(never negative, ``planner.fits.curves.Curve.physical_floor``); where a floor was used,
+the plan's warnings count the queries per arm.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from planner.fits.curves import total_interval
+from planner.fleet.registry import canonical_llm
 from planner.fleet.spec import Fleet
 from planner.routing.arms import Arm
 from planner.workload.load import Workload
@@ -33,6 +40,9 @@ class PlanData:
         names = [(a.model, a.system) for a in arms]
         if len(set(names)) != len(names):
             raise ValueError("two arms share one (model, system) pair")
+        # what build_arms left out (LLMs without a score, arms without a usable fit)
+        # reaches every plan's warnings
+        self.notices = list(getattr(arms, "notices", []))
         self.arms, self.workload, self.fleet = list(arms), workload, fleet
         self.groups, self.row_group = workload.groups()
         self.tin = self.groups["input_tokens"].to_numpy(float)
@@ -41,39 +51,66 @@ class PlanData:
         self.n_queries = int(self.count.sum())
         self.tokens = self.tin + self.tout
         self.total_tokens = float(self.count @ self.tokens)
+        if self.total_tokens <= 0:  # every ratio to the workload's tokens divides by it
+            raise ValueError("the workload has no tokens to plan (every query has 0 tokens)")
         tasks = self.groups["task"].to_numpy()
-        self.energy_j = np.column_stack([a.energy_j(self.tin, self.tout) for a in arms])
-        self.runtime_s = np.column_stack([a.runtime_s(self.tin, self.tout) for a in arms])
+        predicted = [a.predictions(self.tin, self.tout) for a in arms]
+        self.energy_j, self.runtime_s, self.energy_floored, self.runtime_floored = (
+            np.column_stack([p[i] for p in predicted]) for i in range(4)
+        )
         self.in_range = np.column_stack([a.in_range(self.tin, self.tout) for a in arms])
+        # a query longer than an arm's context cannot go to that arm
+        self.allowed = np.column_stack([a.takes(self.tin, self.tout) for a in arms])
+        self.context_tokens = np.array([a.context_tokens for a in arms], float)
         self.acc_pct = np.column_stack(
             [np.array([a.accuracy_for(t) for t in tasks], dtype=float) for a in arms]
         )
         self.acc_tokens = self.acc_pct * self.tokens[:, None]  # a = A_K(task) * (tin + tout)
-        self.llms = sorted({a.model for a in arms})
+        self.llms = sorted({a.llm for a in arms})
         self.systems = sorted({a.system for a in arms})
-        self.arm_llm = np.array([self.llms.index(a.model) for a in arms])
+        self.arm_llm = np.array([self.llms.index(a.llm) for a in arms])
         self.arm_system = np.array([self.systems.index(a.system) for a in arms])
         self.devices_per_instance = np.array([a.devices_per_instance for a in arms], float)
         self.device_s = self.runtime_s * self.devices_per_instance[None, :]
         self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
-        mean_device_s = float(self.count @ self.device_s.mean(axis=1)) / max(self.n_queries, 1)
-        # mean device-seconds per query (count-weighted, over all arms): capacity rows are
-        # divided by it so that their duals are costs per query, like the other rows'
+        mean_device_s = float(self.count @ self.allowed_mean(self.device_s)) / max(
+            self.n_queries, 1
+        )
+        # mean device-seconds per query (count-weighted, over the allowed arms): capacity
+        # rows are divided by it so that their duals are costs per query, like the other rows'
         self.device_scale = mean_device_s if mean_device_s > 0 else 1.0
         self.min_queries = self._min_queries()
+
+    def allowed_mean(self, values: np.ndarray) -> np.ndarray:
+        """Per group the mean of ``values`` over its allowed arms (0 where none is)."""
+        n = self.allowed.sum(axis=1)
+        return np.where(self.allowed, values, 0.0).sum(axis=1) / np.maximum(n, 1)
+
+    def allowed_max(self, values: np.ndarray) -> float:
+        """The largest of ``values`` over allowed columns (0 if none is)."""
+        return (
+            float(np.max(values, where=self.allowed, initial=-np.inf))
+            if self.allowed.any()
+            else 0.0
+        )
+
+    def allowed_min(self, values: np.ndarray, axis: int = 1) -> np.ndarray:
+        """Per group (axis 1) the least of ``values`` over its allowed arms (inf if none)."""
+        return np.min(np.where(self.allowed, values, np.inf), axis=axis)
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.energy_j.shape
 
     def _min_queries(self) -> dict[str, int]:
-        """max(1, N * gamma_K * min_share_fraction), rounded up, for LLMs given a share."""
+        """max(1, N * gamma_K * min_share_fraction), rounded up, for LLMs given a share
+        (keyed by the canonical LLM, whichever of its names the fleet used)."""
         out = {}
-        for llm, spec in self.fleet.llm.items():
+        for key, spec in self.fleet.llm.items():
             if spec.share is None:
                 continue
             need = max(1.0, self.n_queries * spec.share * self.fleet.min_share_fraction)
-            out[llm] = int(math.ceil(need - 1e-9))
+            out[canonical_llm(key)] = int(math.ceil(need - 1e-9))
         return out
 
     def query_groups(self) -> tuple[np.ndarray, np.ndarray]:
@@ -113,15 +150,14 @@ class PlanData:
         return (cum[qg] <= rank[:, None]).sum(axis=1)
 
     def normalised(self) -> tuple[np.ndarray, np.ndarray]:
-        """e / max e and a / max a over all (distinct query, arm), the paper's normalisation.
+        """e / max e and a / max a over the (distinct query, arm) columns, the paper's
+        normalisation.
 
-        Unclipped paper-form fits can predict negative energies: those e_hat are negative
-        (the plan warns of them).  Should no energy be positive, e is divided by max |e|
-        instead, so e_hat stays in [-1, 1] against a_hat in [0, 1]."""
-        e_max = float(np.max(self.energy_j))
-        if e_max <= 0:
-            e_max = float(np.max(np.abs(self.energy_j)))
-        a_max = float(np.max(self.acc_tokens))
+        The largest values are over allowed columns (a query beyond an arm's context never
+        goes there, and its extrapolated figure must not rescale every other).  Energies
+        are floored predictions, never negative."""
+        e_max = self.allowed_max(self.energy_j)
+        a_max = self.allowed_max(self.acc_tokens)
         return (
             self.energy_j / (e_max if e_max > 0 else 1.0),
             self.acc_tokens / (a_max if a_max > 0 else 1.0),
@@ -133,7 +169,8 @@ class PlanData:
         return np.bincount(self.arm_system, weights=per_arm, minlength=len(self.systems))
 
     def violations(self, alloc: np.ndarray) -> list[str]:
-        """Constraints an allocation breaks: every query served once, capacity, shares."""
+        """Constraints an allocation breaks: every query served once, capacity, shares, and
+        no query on an arm whose context it exceeds."""
         out = []
         served = np.rint(np.asarray(alloc, dtype=float).sum(axis=1)).astype(np.int64)
         if np.any(served != self.count) or np.any(np.asarray(alloc) < 0):
@@ -152,6 +189,13 @@ class PlanData:
             got = served[self.llms.index(llm)] if llm in self.llms else 0
             if got < need:
                 out.append(f"{llm} serves {int(got)} queries < its minimum share {need}")
+        beyond = (np.asarray(alloc) * ~self.allowed).sum(axis=0)
+        for k in np.flatnonzero(beyond > 0):
+            out.append(
+                f"{int(beyond[k])} {'query' if beyond[k] == 1 else 'queries'} on "
+                f"{self.arms[k].name} {'is' if beyond[k] == 1 else 'are'} longer than its context "
+                f"of {self.context_tokens[k]:,.0f} tokens (it cannot take them)"
+            )
         return out
 
 
@@ -175,6 +219,9 @@ class Plan:
     violations: list[str] = field(default_factory=list)
     row_alloc: np.ndarray | None = field(repr=False, default=None)  # rows x arms, if known
     warnings: list[str] = field(default_factory=list)
+    # ``message`` is the plain headline (and the next step, where there is one); ``detail``
+    # the solver's technical account of how it ended
+    detail: str = ""
 
     @property
     def n_queries(self) -> int:
@@ -209,9 +256,10 @@ class Plan:
 def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
     """95% interval on total energy from the fits' coefficient covariances: each arm's half
     width from ``planner.fits.curves.total_interval`` over the queries it serves (those whose
-    prediction is clipped at zero are left out: they do not move with the coefficients);
-    arms are fitted separately, so their variances add.  NaN when a used arm has no
-    covariance (nothing is made up)."""
+    prediction is clipped at zero are left out: they do not move with the coefficients; a
+    query raised to its physical floor counts with the fit's uncertainty at the query);
+    arms are fitted separately, so their variances add.  The lower end is never below
+    zero.  NaN when a used arm has no covariance (nothing is made up)."""
     halves = []
     for k, arm in enumerate(data.arms):
         curve = arm.energy.curve
@@ -226,7 +274,7 @@ def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple
             )
             halves.append(hi - total)
     half = math.sqrt(sum(h * h for h in halves))
-    return (energy_j - half, energy_j + half)
+    return (max(energy_j - half, 0.0), energy_j + half)
 
 
 def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
@@ -236,6 +284,8 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
     runtime = (a * data.runtime_s).sum(axis=0)
     device_h = (a * data.device_s).sum(axis=0) / 3600.0
     out_of_range = (a * ~data.in_range).sum(axis=0)
+    floored = (a * (data.energy_floored | data.runtime_floored)).sum(axis=0)
+    beyond = (a * ~data.allowed).sum(axis=0)
     rows = []
     for k, arm in enumerate(data.arms):
         label = arm.label()
@@ -245,6 +295,7 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
                     key: label[key]
                     for key in (
                         "model",
+                        "llm",
                         "system",
                         "form",
                         "energy_kind",
@@ -257,6 +308,9 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
                 "runtime_s": float(runtime[k]),
                 "device_hours": float(device_h[k]),
                 "out_of_range_queries": int(round(out_of_range[k])),
+                "floored_queries": int(round(floored[k])),
+                "context_tokens": float(arm.context_tokens),
+                "over_context_queries": int(round(beyond[k])),
                 "notes": label["notes"],
             }
         )
@@ -273,18 +327,27 @@ def plan_warnings(data: PlanData, alloc: np.ndarray) -> list[str]:
             f"{outside} queries are served by arms whose fits did not cover their "
             "token counts (extrapolated)"
         )
-    negative = int(round(float((a * (data.energy_j < 0)).sum())))
-    if negative:
-        out.append(
-            f"{negative} queries have a negative predicted energy (an unclipped paper-"
-            "form fit); their energy counts as negative"
-        )
+    for k, arm in enumerate(data.arms):
+        energy = int(round(float((a[:, k] * data.energy_floored[:, k]).sum())))
+        runtime = int(round(float((a[:, k] * data.runtime_floored[:, k]).sum())))
+        if energy or runtime:
+            what = " and ".join(
+                f"the {t} of {n} {'query' if n == 1 else 'queries'}"
+                for n, t in ((energy, "energy"), (runtime, "runtime"))
+                if n
+            )
+            out.append(
+                f"{arm.name}: {what} raised to the physical floor: its {arm.form}-form fit "
+                "predicted less for them than for a shorter query (some below zero), so each "
+                "gets the fit's figure for the measured query it dominates instead"
+            )
     used = a.sum(axis=0) > 0
     estimated = [arm.name for arm, u in zip(data.arms, used) if u and arm.is_estimated]
     if estimated:
         out.append("energy of " + ", ".join(estimated) + " is estimated, not measured")
     for arm, u in zip(data.arms, used):
         out.extend(f"{arm.name}: {note}" for note in arm.notes if u)
+    out.extend(data.notices)
     return out
 
 

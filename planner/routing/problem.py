@@ -57,13 +57,18 @@ FEASIBILITY_TOL = 1e-6  # relative violation of a row that counts as meeting it
 
 
 class PlanningTimeout(RuntimeError):
-    """The time limit ended before any plan meeting the constraints was found."""
+    """The time limit ended before any plan meeting the constraints was found.  The message
+    says so in plain words with the next step; ``detail`` keeps the solver's account."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 def energy_scale(data: PlanData) -> float:
-    """max |e| over all (distinct query, arm) (1 if every energy is 0): the ``energy``
-    objective's costs are energies divided by it."""
-    return float(np.max(np.abs(data.energy_j))) or 1.0
+    """max |e| over the allowed (distinct query, arm) columns (1 if every energy is 0): the
+    ``energy`` objective's costs are energies divided by it."""
+    return data.allowed_max(np.abs(data.energy_j)) or 1.0
 
 
 def objective_cost(data: PlanData, objective: str, zeta: float = 0.5) -> np.ndarray:
@@ -89,24 +94,35 @@ def objective_value(data: PlanData, alloc: np.ndarray, objective: str, zeta: flo
 @dataclass
 class Rows:
     """Coupling rows B x >= b: per row its family, a label naming it to the user, its
-    right-hand side b (scaled), its value in the user's units and its (groups x arms)
-    coefficients B."""
+    right-hand side b (scaled), its value in the user's units, its (groups x arms)
+    coefficients B and its subject (the LLM of a share row, the system of a capacity row;
+    "" otherwise), which the next-step advice of an infeasible plan names."""
 
     family: list[str] = field(default_factory=list)
     label: list[str] = field(default_factory=list)
     rhs: list[float] = field(default_factory=list)
     value: list[float] = field(default_factory=list)
     coef: list[np.ndarray] = field(default_factory=list)
+    subject: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.family)
 
-    def append(self, family: str, label: str, rhs: float, value: float, coef: np.ndarray) -> None:
+    def append(
+        self,
+        family: str,
+        label: str,
+        rhs: float,
+        value: float,
+        coef: np.ndarray,
+        subject: str = "",
+    ) -> None:
         self.family.append(family)
         self.label.append(label)
         self.rhs.append(rhs)
         self.value.append(value)
         self.coef.append(coef)
+        self.subject.append(subject)
 
     def key(self) -> tuple:
         return tuple(zip(self.family, self.label))
@@ -121,7 +137,7 @@ class Rows:
         return Rows(
             *[
                 [getattr(self, a)[i] for i in keep]
-                for a in ("family", "label", "rhs", "value", "coef")
+                for a in ("family", "label", "rhs", "value", "coef", "subject")
             ]
         )
 
@@ -155,9 +171,11 @@ class RoutingProblem:
     ):
         self.data, self.rows, self.cost, self.deadline = data, rows, cost, deadline
         self.rhs = np.asarray(rows.rhs, dtype=float)
-        self.scale = max(float(np.max(np.abs(cost))), 1e-12)  # the largest |cost|
-        # the objective's magnitude: sum over queries of the mean |cost| over arms
-        self.magnitude = float(data.count @ np.abs(cost).mean(axis=1))
+        # the largest |cost| of an allowed column (columns beyond an arm's context never
+        # enter a solve, and their extrapolated costs must not set its tolerances)
+        self.scale = max(data.allowed_max(np.abs(cost)), 1e-12)
+        # the objective's magnitude: sum over queries of the mean |cost| over allowed arms
+        self.magnitude = float(data.count @ data.allowed_mean(np.abs(cost)))
         # integer programs stop within this absolute gap, and the integer phase certifies
         # a plan against the same figure
         self.mip_tolerance = MIP_REL_GAP * max(self.magnitude, 1e-12)

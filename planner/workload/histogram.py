@@ -33,8 +33,8 @@ def token_histogram(
         barmode="overlay",
         height=260 if title else 220,
         xaxis={"title": "tokens", "type": "log"},
-        yaxis_title="queries",
-        margin={"t": 70 if title else 30, "b": 30, "l": 10, "r": 10},
+        yaxis={"title": "queries", "rangemode": "tozero", "automargin": True},
+        margin={"t": 70 if title else 30, "b": 30, "l": 60, "r": 10},
         legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"},
     )
     return fig

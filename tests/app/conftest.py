@@ -4,6 +4,24 @@ from __future__ import annotations
 
 import pytest
 
+from tests.app.launch import chromium_launch_options, chromium_path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, one per browser test module (closed
+    before the module's neighbours run, so Playwright's event loop outlives no test)."""
+    if chromium_path() is None:
+        pytest.skip(
+            "no chromium on this machine (Debian: apt-get install chromium); "
+            "playwright install cannot download browsers here"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(**chromium_launch_options())
+        yield browser
+        browser.close()
+
 
 @pytest.fixture(autouse=True)
 def no_first_chart_pause(monkeypatch):

@@ -74,8 +74,10 @@ def running_app(
     timeout_s: float = 60.0,
     extra_env: dict | None = None,
     script: str | Path = "app.py",
+    address: str | None = "127.0.0.1",
 ) -> Iterator[RunningApp]:
-    """``streamlit run app.py -- --db DB`` on a free localhost port, stopped on exit."""
+    """``streamlit run app.py -- --db DB`` on a free localhost port, stopped on exit.
+    ``address=None`` leaves the listening address to ``.streamlit/config.toml``."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = Path(log_dir) / f"streamlit-{port}.log"
@@ -88,8 +90,7 @@ def running_app(
         str(script),
         "--server.port",
         str(port),
-        "--server.address",
-        "127.0.0.1",
+        *(["--server.address", address] if address else []),
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
@@ -129,6 +130,25 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as /proc/net/tcp and tcp6 write them) listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:

@@ -2,7 +2,9 @@
 
 Open the app (a fresh store, so the reference catalogue), choose the catalogue, upload a
 workload through the file input, move zeta, see the headline figures change, download the
-allocation, visit every page; screenshots go to artifacts/screenshots/.
+allocation, visit every page, open the downloaded HTML report in the browser, and plan a
+code-completion trace (long prompts, short outputs) whose caveats show under the headline;
+screenshots go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -14,33 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.launch import (
-    PROJECT_ROOT,
-    chromium_launch_options,
-    chromium_path,
-    running_app,
-    wait_idle,
-)
+from app_pages.plan_state import FLEET_SECTION
+from tests.app.launch import PROJECT_ROOT, running_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 # The shared reference data, where the clone sits beside ../shared (optional here).
 SHARED_SWEEPS = PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024" / "systems-sweeps.csv"
 N_ROWS = 400
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        pytest.skip(
-            "no chromium on this machine (Debian: apt-get install chromium); "
-            "playwright install cannot download browsers here"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(**chromium_launch_options())
-        yield browser
-        browser.close()
 
 
 def workload_csv(path):
@@ -124,15 +107,65 @@ def download_allocation(page, saved) -> None:
     assert [int(r["row"]) for r in rows] == list(range(1, N_ROWS + 1))
 
 
-def download_report(page) -> None:
+def download_report(page, saved: Path) -> None:
+    """Download the HTML report, then open it as a stakeholder would: from the file, in the
+    browser, with no server behind it."""
+    wait_idle(page)
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name=re.compile("HTML report")).click()
-    html = Path(info.value.path()).read_text()
+    info.value.save_as(saved)
+    html = saved.read_text()
     assert len(html) > 3_000_000 and "<script src=" not in html  # plotly.js embedded
     assert "browser-workload.csv" in html and "Assumptions" in html
+    report = page.context.browser.new_page(viewport={"width": 1300, "height": 1600})
+    errors: list[str] = []
+    report.on("pageerror", lambda exc: errors.append(str(exc)))
+    report.goto(saved.resolve().as_uri())
+    report.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    assert report.get_by_text("Assumptions").count() >= 1 and not errors, errors
+    report.screenshot(path=str(SHOTS / "11-html-report.png"), full_page=True)
+    report.close()
 
 
-def visit_every_page(page) -> None:
+def code_trace_csv(path: Path) -> Path:
+    """A code-completion trace's shape: ~1,500-token prompts, ~13-token completions."""
+    rows = ["input_tokens,output_tokens"]
+    rows += [f"{1200 + (i * 37) % 600},{8 + (i * 5) % 12}" for i in range(300)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def plan_code_trace(page, path: Path) -> None:
+    """Upload the code trace on the Planner page: the plan's caveats (predictions charged a
+    physical floor, with their share of the workload) show right under the headline."""
+    go_to(page, "Planner")
+    page.get_by_text("Upload a file").click()
+    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached")
+    page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
+    page.get_by_text(f"{path.name}: 300 queries").first.wait_for(timeout=60_000)
+    caveats = page.locator('[data-testid="stAlert"]', has_text="Read these figures with care")
+    caveats.first.wait_for(timeout=60_000)
+    wait_idle(page)
+    text = caveats.first.inner_text()
+    assert "physical floor" in text and "of the workload" in text, text
+    metric = page.locator('[data-testid="stMetricValue"]').last.bounding_box()
+    box = caveats.first.bounding_box()
+    chart = page.locator('[data-testid="stPlotlyChart"]').nth(1).bounding_box()
+    assert metric["y"] < box["y"] < chart["y"]  # under the headline, above the charts
+    caveats.first.scroll_into_view_if_needed()
+    shot(page, "12-planner-code-trace-caveats")
+    page.get_by_text(FLEET_SECTION).first.click()  # the fleet's tables, full width
+    fleet = page.locator('[data-testid="stExpander"]', has_text=FLEET_SECTION).first
+    fleet.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=30_000)
+    wait_idle(page)
+    grids = fleet.locator('[data-testid="stDataFrame"]')
+    assert grids.count() == 2  # one row per LLM, one per system
+    llms, expander = grids.nth(0).bounding_box(), fleet.bounding_box()
+    assert llms["width"] > 0.5 * expander["width"]  # wide enough for its six columns
+    shot(page, "13-planner-fleet-tables")
+
+
+def visit_every_page(page, tmp_path: Path) -> None:
     for title, name in (
         ("Trade-offs", "04-tradeoffs"),
         ("Models", "05-models"),
@@ -147,7 +180,7 @@ def visit_every_page(page) -> None:
         assert page.locator('[data-testid="stException"]').count() == 0
         shot(page, name)
         if title == "Export":
-            download_report(page)
+            download_report(page, tmp_path / "report.html")
 
 
 def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
@@ -158,8 +191,10 @@ def test_plan_upload_zeta_and_download_in_chromium(browser, tmp_path):
         upload_workload(page, path)
         move_zeta(page)
         download_allocation(page, tmp_path / "allocation.csv")
-        visit_every_page(page)
+        visit_every_page(page, tmp_path)
+        plan_code_trace(page, code_trace_csv(tmp_path / "code-trace.csv"))
         if SHARED_SWEEPS.exists():  # then import it on the Measurements page and plan on it
+            go_to(page, "Measurements")
             import_and_fit(page)
         page.close()
 

@@ -1,13 +1,25 @@
 """The dashboard's tiny sweep (real tiny model, real store) and store switching."""
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import local_sweep
 from app_pages.context import ENV_VAR
+from app_pages.plan_state import FLEET_SECTION
 from measure.store import Store
+from tests.app.hostile_store import ARMS, TOKENS, hostile_csv, hostile_store
 from tests.app.rendering import shown
-from tests.app.test_pages import APP, TIMEOUT, problems
+from tests.app.test_pages import (
+    APP,
+    COLUMN,
+    TIMEOUT,
+    allocation,
+    arms_served,
+    problems,
+    set_cells,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,23 +49,45 @@ def test_sweep_request_sorts_and_names_the_system():
 
 
 @pytest.mark.slow
-def test_tiny_sweep_from_the_page_lands_in_the_store(monkeypatch, store_path):
+def test_tiny_sweep_from_the_page_lands_in_the_store_and_the_planner_still_plans(
+    monkeypatch, tmp_path
+):
+    """The sweep's tiny model has no accuracy score: the Planner leaves it out, says so and
+    where to give it one, and plans the store's other LLMs meanwhile."""
+    store_path = hostile_store(tmp_path / "store.duckdb")  # a scored LLM is measured already
     monkeypatch.setenv(ENV_VAR, str(store_path))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/measurements_page.py").run()
-    at.text_input(key="s_inputs").set_value("8")
+    at.text_input(key="s_inputs").set_value("8, 16")
     at.text_input(key="s_outputs").set_value("4, 8")
-    at.number_input(key="s_trials").set_value(1)
+    at.number_input(key="s_trials").set_value(2)
     at.text_input(key="s_system").set_value("test-cpu")
     next(b for b in at.button if b.label == "Run sweep").click().run()
     assert not problems(at), problems(at)
     rows = Store(store_path).measurements()
-    assert set(rows["system"]) == {"test-cpu"} and set(rows["model"]) == {"tiny-llama"}
-    assert sorted(set(rows["output_tokens"])) == [4, 8]
+    tiny = rows[rows["model"] == "tiny-llama"]
+    assert (
+        set(tiny["system"]) == {"test-cpu"}
+        and len(tiny) == len(rows) - len(ARMS) * len(TOKENS) ** 2
+    )
+    assert sorted(set(tiny["output_tokens"])) == [4, 8]
     assert any(s.label.startswith("Sweep done") for s in at.status)
     assert at.progress[0].value == 100
-    if (rows["energy_source"] == "estimated").any():
+    if (tiny["energy_source"] == "estimated").any():
         assert any("ESTIMATED" in shown(w.value) for w in at.warning)
+
+    at.switch_page("app_pages/planner_page.py").run()
+    assert not problems(at), problems(at)
+    assert at.radio(key="data_source").value == "This store"
+    assert allocation(at)[COLUMN["queries"]].sum() == 2000
+    assert {llm for llm, _ in arms_served(at)} == {"Llama-2 (7B)"}
+    notice = next(shown(w.value) for w in at.warning if "'tiny-llama'" in shown(w.value))
+    assert "No accuracy score" in notice and FLEET_SECTION in notice, notice
+    assert any("· 1 arm ·" in shown(c.value) for c in at.caption)
+    set_cells(at, "accuracy_table", "accuracy", 30.0, model="tiny-llama")
+    assert not problems(at), problems(at)
+    assert not [w for w in at.warning if "'tiny-llama'" in shown(w.value)]
+    assert any("· 2 arms ·" in shown(c.value) for c in at.caption)  # tiny-llama · test-cpu
 
 
 def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
@@ -66,9 +100,32 @@ def test_switching_store_from_the_sidebar(monkeypatch, store_path, tmp_path):
     at.sidebar.text_input(key="store_path_input").set_value(str(other))
     at.sidebar.button(key="switch_store").click().run()
     assert not problems(at)
-    assert str(other) in shown(at.sidebar.caption[0].value)
+    assert str(other.resolve()) in shown(at.sidebar.caption[0].value)
     assert "no such file yet" in shown(at.sidebar.caption[0].value)  # a typo is not silent
-    assert at.session_state["store_path"] == str(other)
+    assert at.session_state["store_path"] == str(other.resolve())
+
+
+def test_the_sidebar_opens_no_store_outside_the_data_folder(monkeypatch, tmp_path):
+    """``..`` and absolute paths out of the launch store's folder are refused by name, the
+    session keeps its store, and an import then lands there: nothing is written outside."""
+    folder, outside = tmp_path / "data", tmp_path / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    launch = folder / "store.duckdb"
+    monkeypatch.setenv(ENV_VAR, str(launch))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    for text in ("../outside/evil.duckdb", str(outside / "evil.duckdb"), "/etc/evil.duckdb"):
+        at.sidebar.text_input(key="store_path_input").set_value(text)
+        at.sidebar.button(key="switch_store").click().run()
+        errors = [shown(e.value) for e in at.sidebar.error]
+        assert any(text in e and f"data folder {folder.resolve()}" in e for e in errors), errors
+        assert at.session_state["store_path"] == str(launch)
+    at.switch_page("app_pages/measurements_page.py").run()
+    at.file_uploader(key="m_upload").set_value([("hostile.csv", hostile_csv(), "text/csv")])
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not problems(at), problems(at)
+    assert len(Store(launch).measurements()) == len(ARMS) * len(TOKENS) ** 2
+    assert list(outside.iterdir()) == [] and not Path("/etc/evil.duckdb").exists()
 
 
 def test_switching_to_a_file_that_is_not_duckdb_keeps_the_app_working(

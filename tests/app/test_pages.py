@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.context import ENV_VAR
+from planner.report.tables import column_names
 from tests.app.rendering import shown
 
 APP = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app.py")
@@ -18,6 +19,7 @@ PAGES = (
     "app_pages/export_page.py",
 )
 TIMEOUT = 120
+COLUMN = column_names()  # the plan tables' headings (units in words)
 
 
 def fresh_app(monkeypatch, db) -> AppTest:
@@ -29,12 +31,31 @@ def fresh_app(monkeypatch, db) -> AppTest:
 
 
 def allocation(at: AppTest) -> pd.DataFrame:
-    """The allocation table of the Planner page (the first dataframe with a queries column)."""
+    """The allocation table of the Planner page (the dataframe of queries and device time)."""
     for df in at.dataframe:
         value = df.value
-        if "queries" in value.columns and "device_hours" in value.columns:
+        if {COLUMN["queries"], COLUMN["device_hours"]} <= set(value.columns):
             return value
     raise AssertionError("no allocation table on the page")
+
+
+def arms_served(at: AppTest) -> set[tuple[str, str]]:
+    table = allocation(at)
+    return set(zip(table[COLUMN["model"]], table[COLUMN["system"]]))
+
+
+def set_cells(at: AppTest, key: str, column: str, value, **where) -> AppTest:
+    """Edit one of the Planner page's fleet tables as a user would in its editor (AppTest
+    cannot type into a data editor): ``column`` set to ``value`` in the rows matching
+    ``where`` (every row without it) of the table the page last drew; the next run reads it."""
+    table = at.session_state[key].copy()
+    rows = pd.Series(True, index=table.index)
+    for name, wanted in where.items():
+        rows &= table[name] == wanted
+    assert rows.any(), f"no row of {key} matches {where}"
+    table.loc[rows, column] = value
+    at.session_state[key] = table
+    return at.run()
 
 
 def problems(at: AppTest) -> list[str]:
@@ -46,10 +67,14 @@ def test_first_page_shows_a_plan_on_an_empty_store(monkeypatch, store_path):
     assert at.title[0].value == "Planner"
     assert not problems(at)
     labels = [m.label for m in at.metric]
-    assert labels == ["Energy (kWh)", "CO2e (kg)", "Cost", "Accuracy (%)", "Runtime (h)"]
+    assert labels[:2] == ["Energy (kWh)", "CO2e (kg)"] and labels[3:] == [
+        "Accuracy (%)",
+        "Runtime (h)",
+    ]
+    assert labels[2] == "Cost (USD)"  # the fleet's currency (the default)
     assert all(m.delta for m in at.metric)  # every figure against the chosen baseline
     assert any("Reference catalogue" in shown(c.value) for c in at.caption)
-    assert allocation(at)["queries"].sum() == 2000
+    assert allocation(at)[COLUMN["queries"]].sum() == 2000
     assert len(at.get("plotly_chart")) >= 2
     assert any("allocation" in b.label.lower() for b in at.download_button)
     assert not store_path.exists()  # reading the catalogue writes nothing
@@ -81,18 +106,23 @@ def test_moving_zeta_changes_the_allocation_and_figures(monkeypatch, store_path)
     assert not problems(at)
     after = allocation(at)
     assert at.metric[0].value != energy_before
-    assert set(zip(before["model"], before["system"])) != set(zip(after["model"], after["system"]))
-    assert after["queries"].sum() == before["queries"].sum()
+    queries, llm, system = COLUMN["queries"], COLUMN["model"], COLUMN["system"]
+    assert set(zip(before[llm], before[system])) != set(zip(after[llm], after[system]))
+    assert after[queries].sum() == before[queries].sum()
 
 
 def test_zeta_and_fleet_settings_survive_page_changes(monkeypatch, store_path):
     at = fresh_app(monkeypatch, store_path)
     at.slider(key="zeta").set_value(0.8).run()
-    at.number_input(key="devices").set_value(3).run()
+    set_cells(at, "system_table", "devices", 3, system="M1-Pro")
+    at.number_input(key="pue").set_value(1.5).run()
     at.switch_page("app_pages/models_page.py").run()
     at.switch_page("app_pages/planner_page.py").run()
-    assert at.slider(key="zeta").value == 0.8
-    assert at.number_input(key="devices").value == 3
+    assert at.slider(key="zeta").value == 0.8 and at.number_input(key="pue").value == 1.5
+    systems = at.session_state["system_table"].set_index("system")
+    assert systems.loc["M1-Pro", "devices"] == 3 and systems.loc["argonne-swing", "devices"] == 8
+    editor = next(d for d in at.dataframe if "window_h" in d.value.columns)
+    assert editor.value.set_index("system").loc["M1-Pro", "devices"] == 3  # drawn as edited
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -106,7 +136,7 @@ def test_valid_upload_is_planned(monkeypatch, store_path):
     rows = "\n".join(f"{10 + i},{100 + 7 * i}" for i in range(50))
     upload(at, "mine.csv", f"input_tokens,output_tokens\n{rows}\n".encode())
     assert not problems(at), problems(at)
-    assert allocation(at)["queries"].sum() == 50
+    assert allocation(at)[COLUMN["queries"]].sum() == 50
     assert any("mine.csv: 50 queries" in shown(c.value) for c in at.caption)
 
 
@@ -137,7 +167,7 @@ def test_bad_upload_shows_a_message_and_keeps_planning(
     assert not at.exception
     errors = [shown(e.value) for e in at.error]
     assert len(errors) == 1 and name in errors[0] and expected in errors[0], errors
-    assert allocation(at)["queries"].sum() == 2000  # the synthetic workload meanwhile
+    assert allocation(at)[COLUMN["queries"]].sum() == 2000  # the synthetic workload meanwhile
 
 
 def test_too_large_upload_is_refused(monkeypatch, store_path):
@@ -176,8 +206,8 @@ def test_measurement_upload_through_the_page(monkeypatch, store_path, shared_ref
     at.file_uploader(key="m_upload").set_value([("systems-sweeps.csv", data, "text/csv")])
     next(b for b in at.button if b.label == "Import").click().run()
     assert not problems(at), problems(at)
-    assert any(s.label == "Imported systems-sweeps.csv" for s in at.status)
-    flags = [t for t in at.table if "negative_cpu_energy" in str(t.value)]
+    assert any(shown(s.label) == "Imported systems-sweeps.csv" for s in at.status)
+    flags = [t for t in at.table if "negative_cpu_energy" in shown(str(t.value))]
     assert flags, "the import summary names the flagged rows"
     assert len(at.get("plotly_chart")) == 2  # the new rows are plotted at once
     caption = shown(at.sidebar.caption[0].value)
@@ -195,7 +225,7 @@ def test_bad_measurement_upload_is_reported(monkeypatch, store_path):
 
 def test_huge_count_is_planned_without_a_per_query_csv(monkeypatch, store_path):
     at = fresh_app(monkeypatch, store_path)
-    at.number_input(key="devices").set_value(5000).run()
+    set_cells(at, "system_table", "devices", 5000)
     upload(
         at,
         "many.csv",
@@ -203,7 +233,7 @@ def test_huge_count_is_planned_without_a_per_query_csv(monkeypatch, store_path):
         b"10,20,3000000,<script>alert(1)</script>\n30,40,3,=SUM(A1)\n",
     )
     assert not problems(at), problems(at)
-    assert allocation(at)["queries"].sum() == 3_000_003
+    assert allocation(at)[COLUMN["queries"]].sum() == 3_000_003
     assert not at.get("download_button")  # no 3-million-row CSV built on a click
     assert any(
         "up to 1,000,000 queries" in shown(i.value) and "3,000,003" in shown(i.value)

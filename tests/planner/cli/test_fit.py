@@ -46,7 +46,7 @@ def test_json_output_has_the_pinned_keys(store_path, capsys):
     assert len(reports) == 4  # 2 arms x 2 forms
     for report in reports:
         assert JSON_KEYS <= report.keys()
-        assert report["target"] == "energy" and report["energy"] == "total"
+        assert report["target"] == "energy" and report["energy"] == "gpu"  # no CPU energy
         assert report["source"] == str(store_path)
     forms = {r["form"] for r in reports}
     assert forms == {"paper", "default"}
@@ -84,7 +84,7 @@ def test_readable_table(store_path, capsys):
     for column in ("model", "system", "target", "form", "cv R2", "cv medAPE%", "cv p90APE%"):
         assert column in header
     assert sum(line.startswith(("alpha", "beta")) for line in out.splitlines()) == 4
-    assert "tin*tout: " in out and "[J (total)]" in out and "[s]" in out
+    assert "tin*tout: " in out and "[J (gpu)]" in out and "[s]" in out
 
 
 def test_missing_and_empty_store_fail_with_one_line(tmp_path):
@@ -168,3 +168,26 @@ def test_no_fittable_arm_says_why_and_prints_no_empty_table(store_path, capsys):
     err = captured.err.strip().splitlines()
     assert err[-1] == f"error: no arm in {store_path} has enough rows to fit"
     assert all("no rows with a figure for energy" in line for line in err[:-1]) and err[:-1]
+
+
+def test_fit_saves_the_fits_that_plan_and_fit_then_read(store_path, capsys, monkeypatch):
+    from planner.fits import fitting
+    from planner.fits.sources import load_reports
+
+    store = small_store(store_path)
+    assert main(["fit", "--db", str(store_path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert len(store.fits()) == 1 and len(printed) == 8
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("refitted although the store's fits are current")
+
+    monkeypatch.setattr(fitting, "fit_store", no_refit)
+    reports, sentence = load_reports(store_path)
+    assert "saved fits of data version" in sentence
+    assert sorted(json.dumps(r.to_json(), sort_keys=True) for r in reports) == sorted(
+        json.dumps({**r, "source": str(store_path)}, sort_keys=True) for r in printed
+    )
+    assert main(["fit", "--db", str(store_path), "--json", "--model", "beta"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again == [r for r in printed if r["model"] == "beta"]

@@ -88,11 +88,11 @@ def test_report_fields(store_path):
         assert r.curve.tin_range == (8.0, 1024.0) and r.curve.tout_range == (8.0, 1024.0)
         assert all(v is not None for v in (r.r2, r.cv_r2, r.cv_median_ape, r.cv_p90_ape))
         assert r.source == str(store_path)
-        assert (r.energy == "total") == (r.target == "energy")
+        assert r.energy == ("gpu" if r.target == "energy" else None)  # no CPU energy here
     default = next(r for r in reports if r.form == "default" and r.target == "energy")
     paper = next(r for r in reports if r.form == "paper" and r.target == "energy")
     assert default.cv_median_ape < 5 < paper.cv_median_ape
-    assert "no CPU energy in these rows: total is GPU energy only" in default.notes
+    assert "no CPU energy in these rows: the fit is of GPU energy alone" in default.notes
 
 
 def test_mixed_estimated_and_measured_sources_labelled(store_path):
@@ -169,7 +169,8 @@ def test_cpu_only_rows_fit_total_energy_and_skip_gpu_energy(store_path):
     store = write(Store(store_path), "r", df)
     report = fit_store(store, forms=("default",), targets=("energy",))[0]
     assert report.n == len(df) and report.is_estimated
-    assert "no GPU energy in these rows: total is CPU energy only" in report.notes
+    assert "no GPU energy in these rows: the fit is of CPU energy alone" in report.notes
+    assert report.energy == "cpu"
     assert report.cv_median_ape < 5
     skipped = []
     assert (

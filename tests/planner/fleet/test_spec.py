@@ -122,3 +122,75 @@ def test_bad_toml_names_the_file(tmp_path):
         load_fleet(path)
     with pytest.raises(FleetError, match="absent.toml: cannot read"):
         load_fleet(tmp_path / "absent.toml")
+
+
+def test_an_entry_under_any_name_of_an_llm_is_that_llms():
+    fleet = Fleet.from_dict(
+        {"llm": {"Mistral (7B)": {"accuracy": 30, "share": 0.1, "devices_per_instance": 2}}}
+    )
+    for name in ("Mistral-7B-v0.1", "mistralai/Mistral-7B-v0.1", "Mistral (7B)"):
+        assert fleet.accuracy_for(name) == 30
+        assert fleet.share(name) == 0.1
+        assert fleet.devices_per_instance(name, "argonne-swing") == 2
+    assert fleet.accuracy_for("Mixtral-8x7B-v0.1") == 68.47  # other LLMs keep their default
+
+
+def test_two_entries_for_one_llm_are_refused():
+    with pytest.raises(
+        FleetError,
+        match=r'fleet.toml: \[llm."Mistral \(7B\)"\] and \[llm."Mistral-7B-v0.1"\] name one LLM',
+    ):
+        Fleet.from_dict(
+            {"llm": {"Mistral (7B)": {"accuracy": 30}, "Mistral-7B-v0.1": {"accuracy": 40}}},
+            source="fleet.toml",
+        )
+
+
+def test_shares_over_one_are_refused_naming_them():
+    llm = {"Mistral (7B)": {"share": 0.9}, "Mixtral (8x7B)": {"share": 0.5}}
+    with pytest.raises(FleetError, match=r"fleet.toml: the shares sum to 1.4, more than 1") as err:
+        Fleet.from_dict({"llm": llm}, source="fleet.toml")
+    assert 'llm."Mistral (7B)".share = 0.9' in str(err.value)
+    llm["Mixtral (8x7B)"]["share"] = 0.1
+    assert Fleet.from_dict({"llm": llm}).share("Mixtral-8x7B-v0.1") == 0.1
+
+
+def test_include_switches_and_their_round_trip():
+    fleet = Fleet.from_dict(
+        {
+            "llm": {"falcon-7b": {"include": False}},
+            "system": {"M1-Pro": {"include": False}, "argonne-swing": {"devices": 2}},
+        }
+    )
+    assert not fleet.includes_llm("Falcon (7B)") and fleet.includes_llm("Llama-2 (7B)")
+    assert not fleet.includes_system("M1-Pro") and fleet.includes_system("argonne-swing")
+    data = fleet.to_dict()
+    assert data["llm"]["falcon-7b"] == {"include": False}
+    assert data["system"]["argonne-swing"] == {"devices": 2, "window_h": 24.0}
+    assert Fleet.from_dict(data).to_dict() == data
+    with pytest.raises(FleetError, match=r'system."M1-Pro".include: expected true or false'):
+        Fleet.from_dict({"system": {"M1-Pro": {"include": "no"}}})
+
+
+def test_names_are_checked_against_the_fits_with_a_suggestion():
+    models = ["Mistral-7B-v0.1", "Mistral (7B)", "falcon-7b"]
+    systems = ["argonne-swing", "M1-Pro"]
+    ok = Fleet.from_dict({"llm": {"mistralai/Mistral-7B-v0.1": {}}, "system": {"M1-Pro": {}}})
+    ok.check_names(models, systems)  # any spelling of a planned LLM is fine
+    bad = Fleet.from_dict(
+        {"llm": {"Mistrel (7B)": {"accuracy": 3}}, "system": {"NoSuchSystem": {"devices": 1}}},
+        source="fleet.toml",
+    )
+    with pytest.raises(FleetError) as err:
+        bad.check_names(models, systems)
+    text = str(err.value)
+    assert text.startswith("fleet.toml: ")
+    assert '[llm."Mistrel (7B)"] names no LLM in the fits being planned' in text
+    assert "(Falcon (7B), Mistral (7B))" in text and 'did you mean "Mistral (7B)"?' in text
+    assert '[system."NoSuchSystem"] names no system' in text and "(M1-Pro, argonne-swing)" in text
+    typo = Fleet.from_dict({"system": {"argonne-Swing": {"devices": 1}}})
+    with pytest.raises(FleetError, match='did you mean "argonne-swing"'):
+        typo.check_names(models, systems)
+    unknown = Fleet.from_dict({"llm": {"Mixtral (8x7B)": {}}})  # real LLM, but no fits of it
+    with pytest.raises(FleetError, match=r'\[llm."Mixtral \(8x7B\)"\] names no LLM'):
+        unknown.check_names(models, systems)

@@ -41,3 +41,22 @@ def test_a_missing_score_is_named():
     assert EVIL_MODEL in message and "A_K column" in message and "Llama" not in message
     table["accuracy"] = table["accuracy"].fillna(50.0)
     assert missing_accuracy(table) is None
+
+
+def test_one_row_per_llm_whatever_the_fits_call_it():
+    from planner.fits.catalogue import load_catalogue
+    from planner.fleet.table import models_and_systems
+
+    cat = load_catalogue()
+    models, systems = models_and_systems(cat.reports)
+    assert "Mistral (7B)" in models and "Mistral-7B-v0.1" not in models
+    assert len(models) == 7 and "argonne-swing" in systems
+    table = llm_table(models, cat.gpus_per_instance).set_index("model")
+    # the catalogue files its GPU counts under the grid file's names for the larger LLMs
+    assert table.loc["Mixtral (8x7B)", "devices_per_instance"] == 3
+    assert table.loc["Llama-2 (70B)", "devices_per_instance"] == 4
+    assert table["accuracy"].notna().all()
+    fleet = Fleet.from_dict(
+        fleet_dict(table.reset_index(), systems, devices=1, window_h=1.0, min_share_fraction=0.25)
+    )
+    assert fleet.accuracy_for("Mistral-7B-v0.1") == fleet.accuracy_for("Mistral (7B)") == 60.97

@@ -98,7 +98,10 @@ def test_extrapolation_and_negative_energy_are_warned():
     s = summarize(plan, fleet)
     assert s["out_of_range_queries"] == 1  # tin 4000 is outside the fitted 8..2048
     assert any("1 queries are served by arms whose fits did not cover" in w for w in s["warnings"])
-    assert any("2 queries have a negative predicted energy" in w for w in s["warnings"])
+    assert any(
+        "X @ gpu: the energy of 2 queries raised to the physical floor" in w for w in s["warnings"]
+    )
+    assert (plan.data.energy_j > 0).all() and plan.energy_j > 0
 
 
 def test_frontier_table(setup):
@@ -113,8 +116,10 @@ def test_frontier_table(setup):
 
 
 def test_energy_interval_leaves_out_predictions_clipped_at_zero():
-    """tout 50 predicts -100 + 50 < 0, clipped to 0 J: it adds nothing to the total and
-    nothing to the interval; tout 200 (count 3) predicts 100 J each."""
+    """tout 200 (count 3) predicts 100 J each; tout 50 predicts -100 + 50 < 0, which
+    planning raises to the fit's physical floor (its least positive figure per token at the
+    corners of its measured range, 1948 J / 4096 tokens, times 60 tokens); a prediction
+    clipped at zero adds nothing to the interval."""
     cov = np.diag([4.0, 1e-4])
     reps = [
         report("X", "s", "energy", (-100.0, 1.0), ("1", "tout"), cov_scale=None, clip=True),
@@ -126,15 +131,18 @@ def test_energy_interval_leaves_out_predictions_clipped_at_zero():
         {"input_tokens": [10, 10], "output_tokens": [50, 200], "task": "general", "count": [2, 3]}
     )
     plan = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).solve()
-    assert plan.energy_j == pytest.approx(300.0)
+    floor = 60 * 1948 / 4096
+    assert plan.energy_j == pytest.approx(300.0 + 2 * floor)
     g = np.array([3.0, 600.0])
     half = 1.959963984540054 * math.sqrt(g @ cov @ g)
-    assert plan.energy_ci_j == pytest.approx((300.0 - half, 300.0 + half))
+    assert plan.energy_ci_j == pytest.approx((plan.energy_j - half, plan.energy_j + half))
 
 
-def test_paper_normalisation_with_negative_energies():
-    """e_hat = e / max e over every (query, arm), negative values kept; with no positive
-    energy at all, e / max |e| (never a division by one joule)."""
+def test_paper_normalisation_with_floored_energies():
+    """e_hat = e / max e over every (query, arm); planning's energies are never negative:
+    a paper-like fit's are raised to its physical floor (at (100, 10): its figure at
+    (8, 10) is negative too, so its least positive figure per token, 2008 J / 2056 tokens,
+    times 110 tokens; at (10, 100): its figure at (8, 100), 60 J)."""
     reps = [
         report("X", "s", "energy", (-5.0, 1.0, 0.0)),
         report("X", "s", "runtime", (0.0, 0.1, 0.0)),
@@ -145,8 +153,6 @@ def test_paper_normalisation_with_negative_energies():
     )
     data = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).data
     e_hat, a_hat = data.normalised()
-    assert sorted(data.energy_j[:, 0]) == pytest.approx([-490.0, 50.0])
-    assert sorted(e_hat[:, 0]) == pytest.approx([-9.8, 1.0]) and a_hat.max() == 1.0
-    reps[0] = report("X", "s", "energy", (-5.0, 0.0, 0.0))
-    data = Planner(build_arms(reps, fleet), Workload(q, "w"), fleet).data
-    assert sorted(data.normalised()[0][:, 0]) == pytest.approx([-1.0, -0.1])
+    assert sorted(data.energy_j[:, 0]) == pytest.approx([60.0, 110 * 2008 / 2056])
+    assert data.energy_floored.all()
+    assert e_hat.max() == 1.0 and e_hat.min() > 0 and a_hat.max() == 1.0

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.fleet.spec import Fleet
+from planner.fleet.spec import Fleet, FleetError
 from planner.routing import optimize
 from planner.routing.arms import build_arms
 from planner.routing.optimize import InfeasiblePlanError, Planner
@@ -63,7 +63,8 @@ def test_hand_checkable_energy_with_accuracy_floor_needs_the_integer_program():
     # floor 45 %: the LP moves 3/4 of q1 to B (fractional); the integer optimum is B, A (60 J)
     plan = planner.solve("energy", min_accuracy=45)
     assert _models(plan) == ["B", "A"] and plan.energy_j == pytest.approx(60.0)
-    assert "fractional" in plan.message and "integer program" in plan.message
+    assert "fractional" in plan.detail and "integer program" in plan.detail
+    assert plan.message.startswith("Optimal:") and "integer program" in plan.message
     plan = planner.solve("energy", min_accuracy=50)
     assert _models(plan) == ["A", "B"] and plan.energy_j == pytest.approx(100.0)
 
@@ -106,14 +107,9 @@ def test_infeasible_share_against_capacity_names_both():
     "fleet, call, message",
     [
         (
-            {"min_share_fraction": 1.0, "llm": {"A": {"share": 1.0}, "B": {"share": 0.5}}},
+            {"min_share_fraction": 1.0, "llm": {"A": {"share": 0.6}, "B": {"share": 0.4}}},
             {},
-            "minimum shares need 3 queries in all but the workload has 2",
-        ),
-        (
-            {"llm": {"C": {"accuracy": 50, "share": 0.5}}},
-            {},
-            "gives C a share, but no arm serves C",
+            "minimum shares need 3 queries in all but the workload has 2: lower the shares",
         ),
         (
             {
@@ -123,18 +119,31 @@ def test_infeasible_share_against_capacity_names_both():
                 }
             },
             {},
-            "total capacity 0.000556 device-hours < 0.0111 needed to serve all 2 queries",
+            "total capacity 0.000556 device-hours < 0.0111 needed to serve all 2 queries "
+            "even on their fastest arms: raise devices on sA to 40",
         ),
         (
             {},
             {"objective": "energy", "min_accuracy": 61},
-            "accuracy floor 61 % is above the best achievable 60 %",
+            "accuracy floor 61 % is above the best achievable 60 % .*: lower the floor to 60 %",
         ),
     ],
 )
 def test_infeasible_prechecks(fleet, call, message):
     with pytest.raises(InfeasiblePlanError, match=message):
         two_arm_case(fleet).solve(**call)
+
+
+def test_a_share_for_an_llm_without_arms_is_refused():
+    with pytest.raises(
+        FleetError, match=r'\[llm."C"\] names no LLM in the fits being planned \(A, B\)'
+    ):
+        two_arm_case({"llm": {"C": {"accuracy": 50, "share": 0.5}}})
+    # a Planner given arms and a fleet that do not match still names the LLM
+    fleet = Fleet.from_dict({"llm": {"C": {"accuracy": 50, "share": 0.5}}})
+    planner = Planner(two_arm_case().data.arms, _workload([(10, 10), (10, 30)]), fleet)
+    with pytest.raises(InfeasiblePlanError, match="gives C a share, but no arm serves C"):
+        planner.solve()
 
 
 def test_infeasible_only_together_is_found_by_dropping_families():
@@ -263,7 +272,7 @@ def test_column_generation_equals_the_full_lp(big_planner, monkeypatch):
     fast = [big_planner.solve("paper", zeta=z) for z in (0.3, 0.7)]
     floor = big_planner.solve("energy", min_accuracy=60.0)
     assert big_planner.last_stats["method"] == "column generation"
-    assert fast[0].message.startswith("LP optimum is an integral vertex")
+    assert fast[0].detail.startswith("LP optimum is an integral vertex")
     monkeypatch.setattr(optimize, "FULL_LP_GROUPS", 10**9)
     full = Planner(big_planner.data.arms, big_planner.data.workload, big_planner.fleet)
     for plan, z in zip(fast, (0.3, 0.7)):
@@ -293,7 +302,9 @@ def test_time_limit_gives_best_plan_or_says_none_found(big_planner):
     else:
         assert plan.status in ("time_limit", "optimal")
         if plan.status == "time_limit":
-            assert "time limit reached" in plan.message
+            assert "time limit reached" in plan.detail
+            assert plan.message.startswith("Stopped at the 0.001 s time limit: this plan is")
+            assert "not proven optimal" in plan.message
 
 
 def test_energy_interval_from_coefficient_covariances(big_planner):

@@ -56,11 +56,16 @@ def random_planner(seed: int, negative: bool = False) -> Planner:
             llm[m]["share"] = float(rng.uniform(0.1, 0.6))
         if rng.random() < 0.4:
             llm[m]["task_accuracy"] = {"math": float(rng.uniform(10, 90))}
+    shares = sum(llm[m].get("share", 0.0) for m in models)
+    for m in models:  # shares are fractions of all queries: they sum to at most 1
+        if shares > 1 and "share" in llm[m]:
+            llm[m]["share"] /= shares
     systems = {
         s: {"devices": int(rng.integers(1, 3)), "window_h": float(rng.uniform(2e-3, 0.05))}
         for s in SYSTEMS
         if rng.random() < 0.5
     }
+    systems = {s: v for s, v in systems.items() if s in {r.system for r in reports}}
     n = int(rng.integers(6, 25))
     q = pd.DataFrame(
         {

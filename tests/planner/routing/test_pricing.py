@@ -106,11 +106,11 @@ def test_least_energy_stage_prices_the_optimal_face(monkeypatch):
     arms = build_arms(published_reports() + copy_reports(), fleet, energy="gpu")
     workload = synthetic_workload("chat", 12000, seed=5)
     priced = Planner(arms, workload, fleet).solve("paper", zeta=0.0)
-    assert "the least energy" in priced.message
+    assert "the least energy" in priced.detail
     monkeypatch.setattr(tiebreak, "FACE_ROUNDS", 0)  # straight to one LP over the face
     whole = Planner(arms, workload, fleet).solve("paper", zeta=0.0)
     assert priced.objective_value == pytest.approx(whole.objective_value, rel=1e-9)
     assert priced.energy_j == pytest.approx(whole.energy_j, rel=1e-9)
     assert not any(a.system == "other" for a in priced.assignments().itertuples())
-    columns = [int(m.split(" over ")[-1].split()[0]) for m in (priced.message, whole.message)]
+    columns = [int(m.split(" over ")[-1].split()[0]) for m in (priced.detail, whole.detail)]
     assert columns[0] < columns[1]
