@@ -85,11 +85,15 @@ def move_zeta(page) -> None:
 
 def download_allocation(page, saved) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
 
     button = page.get_by_role("button", name=re.compile("Download the allocation"))
     for attempt in (1, 2, 3):
         wait_idle(page)  # a click during a rerun holds an id the rerun is replacing
         try:
+            # the frontend disables widgets while it is not connected to a settled run
+            # (seen once on a cold CI machine for over 90 s): wait for it, do not click
+            expect(button).to_be_enabled(timeout=120_000)
             with page.expect_download(timeout=30_000) as info:
                 button.click()
             break
