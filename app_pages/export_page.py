@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from app_pages import downloads, state
 from app_pages import plan_state as ps
-from app_pages import state
 from app_pages.settings import FRONTIER_ZETAS as ZETAS
 from app_pages.text import md
 from planner.report import exports
@@ -28,11 +28,10 @@ def page() -> None:
     if too_large := exports.csv_too_large(plan):
         st.info(too_large)
     else:
-        st.download_button(
+        downloads.allocation_button(
+            plan,
             "Allocation CSV (one row per query)",
-            lambda: exports.assignments_csv(plan),
             file_name=f"{stem}.csv",
-            mime="text/csv",
             key="export_csv",
             icon=":material/table:",
         )
@@ -43,6 +42,7 @@ def page() -> None:
         mime="application/json",
         key="export_json",
         icon=":material/data_object:",
+        on_click="ignore",  # a download never reruns the page (the callable stays valid)
     )
     include_frontier = st.checkbox(
         "Include the frontier over zeta in the report", value=True, key="export_frontier"
@@ -60,6 +60,7 @@ def page() -> None:
         mime="text/html",
         key="export_html",
         icon=":material/description:",
+        on_click="ignore",
     )
     st.subheader("Data sources")
     st.text("\n".join(exports.data_sources(plan, setup)))

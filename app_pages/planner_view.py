@@ -10,7 +10,7 @@ import re
 
 import streamlit as st
 
-from app_pages import caveats_view, display, state
+from app_pages import caveats_view, display, downloads, state
 from app_pages import plan_state as ps
 from app_pages.text import md
 from planner.fleet.registry import canonical_llm
@@ -221,11 +221,10 @@ def results(ctx) -> None:
     if too_large := exports.csv_too_large(plan):
         st.info(too_large)
     else:
-        st.download_button(
+        downloads.allocation_button(
+            plan,
             "Download the allocation (CSV, one row per query)",
-            lambda: exports.assignments_csv(plan),
             file_name="allocation.csv",
-            mime="text/csv",
             key="allocation_csv",
         )
     st.subheader("Against every baseline")
