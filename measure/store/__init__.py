@@ -3,6 +3,7 @@
 from measure.store.schema import (
     MEASUREMENT_COLUMNS,
     RUN_COLUMNS,
+    SERVING_COLUMNS,
     STARTUP_COLUMNS,
 )
 from measure.store.store import RunRecord, StagedRows, Store, StoredRun, StoreError, WriteResult
@@ -17,4 +18,5 @@ __all__ = [
     "MEASUREMENT_COLUMNS",
     "STARTUP_COLUMNS",
     "RUN_COLUMNS",
+    "SERVING_COLUMNS",
 ]

@@ -5,6 +5,10 @@ Tables (documented in the README):
 - ``runs``: one row per import of a file or per measurement sweep, with provenance.
 - ``measurements``: one row per measured query batch (the paper's "inference" phases).
 - ``startup_phases``: tokenizer and model-load costs, kept apart from query measurements.
+- ``serving``: one row per measured serving configuration (an engine batching requests
+  continuously, at one batch limit, concurrency or arrival rate): energy per output token,
+  throughput, latency percentiles, power.  Imported (ML.ENERGY) or measured
+  (``measure serve``); its run's ``kind`` is ``serving-import`` or ``serve``.
 - ``fits``: fitted models as JSON documents the planner writes and reads, keyed by the
   ``data_version`` of the rows they came from and the planner's fit settings; the store
   never looks inside them.
@@ -48,6 +52,8 @@ from measure.store.schema import (
     MEASUREMENT_COLUMNS,
     RUN_COLUMNS,
     SCHEMA_SQL,
+    SERVING_COLUMNS,
+    SERVING_REQUIRED,
     STARTUP_COLUMNS,
 )
 
@@ -429,6 +435,82 @@ class Store:
         columns = ("model", "system", "n", "n_flagged", "energy_sources")
         return self._read(sql, [sorted(INFORMATIONAL_FLAGS)], columns)
 
+    # -- serving configurations (continuous batching) ---------------------------------
+    def write_serving(
+        self, run: RunRecord, rows: pd.DataFrame, skip_existing_rows: bool = False
+    ) -> WriteResult:
+        """Write a serving run and its rows in one transaction: all land, or none do.
+
+        A run whose ``run_id`` or ``source_sha256`` is already present adds nothing
+        (``already_present``), unless ``skip_existing_rows`` is set: then rows whose
+        ``(run_id, row_key)`` are new are added (a resumed or re-merged ``measure serve``).
+        ``inserted_measurements`` counts the serving rows inserted."""
+        frame = _frame_with_columns(rows, SERVING_COLUMNS, run.run_id)
+        missing = [c for c in SERVING_REQUIRED if frame[c].isna().any()]
+        if missing:
+            raise StoreError(f"serving rows of run {run.run_id} lack {', '.join(missing)}")
+        with self._connect() as con:
+            present = con.execute(
+                "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
+                [run.run_id, run.source_sha256],
+            ).fetchall()[0][0]
+            if present and not skip_existing_rows:
+                return WriteResult(run.run_id, 0, 0, already_present=True)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if not present:
+                    _insert_run(con, run, len(frame))
+                frame = frame.rename(columns={"row_key": "trial_key"})
+                keyed = tuple("trial_key" if c == "row_key" else c for c in SERVING_COLUMNS)
+                n = _insert_new_rows(con, "serving", frame, keyed, key="row_key")
+                con.execute(
+                    "UPDATE runs SET n_measurements = (SELECT count(*) FROM serving s "
+                    "WHERE s.run_id = runs.run_id), finished_at = coalesce(?, finished_at) "
+                    "WHERE run_id = ?",
+                    [run.finished_at, run.run_id],
+                ).fetchall()
+                con.execute("COMMIT")
+            except Exception as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"writing run {run.run_id} to {self.path} failed: {exc}") from exc
+        return WriteResult(run.run_id, n, 0, already_present=bool(present))
+
+    def serving(
+        self,
+        models: list[str] | None = None,
+        systems: list[str] | None = None,
+        include_flagged: bool = True,
+    ) -> pd.DataFrame:
+        """Serving rows as a DataFrame (empty, with columns, if there are none), ordered by
+        model, system, GPUs, precision, task and batch."""
+        where, params = [], []
+        if models:
+            where.append(f"model IN ({', '.join('?' * len(models))})")
+            params += list(models)
+        if systems:
+            where.append(f"system IN ({', '.join('?' * len(systems))})")
+            params += list(systems)
+        if not include_flagged:
+            where.append("list_has_all(?, flags)")
+            params.append(sorted(INFORMATIONAL_FLAGS))
+        sql = "SELECT * FROM serving" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY model, system, n_gpus, weight_precision, task, mean_batch, row_key"
+        return self._read(sql, params, SERVING_COLUMNS)
+
+    def idle_power(self) -> pd.DataFrame:
+        """Measured idle power per GPU kind: (system, idle_power_w, n, sources), the median
+        of what sweeps (``measurements.idle_power_w``) and serving runs
+        (``serving.idle_power_w``, per instance, divided by its GPUs) recorded."""
+        sql = (
+            "SELECT system, median(w) AS idle_power_w, count(*) AS n, "
+            "string_agg(DISTINCT src, ',' ORDER BY src) AS sources FROM ("
+            "SELECT system, idle_power_w / greatest(coalesce(n_gpus, 1), 1) AS w, "
+            "energy_source AS src FROM measurements WHERE idle_power_w > 0 "
+            "UNION ALL SELECT system, idle_power_w / greatest(n_gpus, 1), energy_source "
+            "FROM serving WHERE idle_power_w > 0) GROUP BY system ORDER BY system"
+        )
+        return self._read(sql, [], ("system", "idle_power_w", "n", "sources"))
+
     # -- stored fits: JSON documents the planner writes, keyed by the rows they fit -----
     def data_version(self) -> str:
         """A digest of every measurement row (run ids, row counts and each row's content,
@@ -598,17 +680,21 @@ def _insert_run(con: duckdb.DuckDBPyConnection, run: RunRecord, n_rows: int) -> 
     ).fetchall()
 
 
-def _insert_new_rows(con, table: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> int:
-    """Insert rows whose (run_id, trial_key) are new; returns how many were inserted."""
+def _insert_new_rows(
+    con, table: str, frame: pd.DataFrame, columns: tuple[str, ...], key: str = "trial_key"
+) -> int:
+    """Insert rows whose (run_id, trial_key) are new; returns how many were inserted.  The
+    frame's row key is ``trial_key``; ``key`` is the table's name for it."""
     if frame.empty:
         return 0
     cols = ", ".join(columns)
+    target = ", ".join(key if c == "trial_key" else c for c in columns)
     con.register("incoming_rows", frame)
     try:
         inserted = con.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_rows i "
+            f"INSERT INTO {table} ({target}) SELECT {cols} FROM incoming_rows i "
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t "
-            f"WHERE t.run_id = i.run_id AND t.trial_key = i.trial_key)"
+            f"WHERE t.run_id = i.run_id AND t.{key} = i.trial_key)"
         ).fetchall()
     except duckdb.Error as exc:
         raise StoreError(f"inserting into {table}: {exc}") from exc
