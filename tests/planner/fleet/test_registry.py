@@ -7,8 +7,13 @@ import json
 
 import pytest
 
-from planner.fleet.registry import LLMS, canonical_llm, lookup, normalise
-from planner.fleet.spec import ACCURACY_ALIASES, DEFAULT_ACCURACY, DEFAULT_DEVICES_PER_INSTANCE
+from planner.fleet.registry import ACCURACY_CITATION, LLMS, canonical_llm, lookup, normalise
+from planner.fleet.spec import (
+    ACCURACY_ALIASES,
+    DEFAULT_ACCURACY,
+    DEFAULT_DEVICES_PER_INSTANCE,
+    PAPER_ACCURACY,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,9 +75,10 @@ def test_ml_energy_names_resolve_to_what_its_index_says(shared_reference_dir):
 
 def test_facts_carry_their_source_and_no_score_is_invented():
     scored = {i.name: i.accuracy for i in LLMS if i.accuracy is not None}
+    assert scored == DEFAULT_ACCURACY
     assert (
-        scored
-        == DEFAULT_ACCURACY
+        PAPER_ACCURACY
+        == {n: a for n, a in scored.items() if lookup(n).accuracy_source == ACCURACY_CITATION}
         == {
             "Falcon (7B)": 44.17,
             "Falcon (40B)": 58.07,
