@@ -5,7 +5,8 @@
 the limits a baseline breaks, the queries each arm serves outside the token counts its fits
 were measured on (extrapolated, with their share of the workload), predictions raised to
 a fit's physical floor, energy of different bases side by side (GPU only beside GPU + CPU),
-estimated rather than measured energy, and every other warning the plan carries.
+estimated rather than measured energy, default accuracy scores of different benchmarks,
+and every other warning the plan carries.
 ``main_caveats`` gives the same list as short phrases for a summary line.
 
 The plan's figures (``Plan.arms``, its allocation and planning data) are the source; a
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.fleet.registry import lookup
 from planner.report.units import percent
 
 ENERGY_BASES = {"gpu": "GPU only", "total": "GPU + CPU", "cpu": "CPU only"}
@@ -209,6 +211,32 @@ def _estimated(plan) -> list[Caveat]:
     ]
 
 
+def _benchmarks(plan) -> list[Caveat]:
+    """Planned LLMs whose default scores come from different benchmarks (the paper's Open
+    LLM Leaderboard averages beside developers' GPQA Diamond figures) are not comparable."""
+    used = _used(plan)
+    column = "llm" if "llm" in used.columns else "model"
+    by_benchmark: dict[str, list[str]] = {}
+    for llm in sorted(set(used[column].astype(str))):
+        info = lookup(llm)
+        if info is None or info.accuracy_source is None:
+            continue
+        bench = "GPQA Diamond" if "GPQA" in info.accuracy_source else "Open LLM Leaderboard average"
+        by_benchmark.setdefault(bench, []).append(info.name)
+    if len(by_benchmark) < 2:
+        return []
+    groups = "; ".join(f"{b}: {_names(n)}" for b, n in sorted(by_benchmark.items()))
+    return [
+        Caveat(
+            "benchmarks",
+            f"The default accuracy scores of the planned LLMs come from different benchmarks "
+            f"({groups}), so the accuracy trade-off compares unlike figures; give scores of one "
+            "benchmark in the fleet to compare like with like.",
+            "accuracy scores from different benchmarks",
+        )
+    ]
+
+
 def _notes(plan) -> list[Caveat]:
     return [
         Caveat("note", w if w.endswith(".") else w + ".", "")
@@ -226,6 +254,7 @@ def caveat_list(plan, against=None) -> list[Caveat]:
         + _floors(plan)
         + _bases(plan, against)
         + _estimated(plan)
+        + _benchmarks(plan)
         + _notes(plan)
     )
 

@@ -93,3 +93,20 @@ def test_estimated_energy_is_named(trace):
     row = arms.loc[served]
     assert len(said) == 1 and f"{row['model']} on {row['system']}" in said[0].text
     assert "not measured" in said[0].text
+
+
+def test_default_scores_of_different_benchmarks_are_named_once_planned_together():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from planner.report.caveats import _benchmarks
+
+    def plan_of(llms):
+        return SimpleNamespace(arms=pd.DataFrame({"llm": llms, "queries": [5] * len(llms)}))
+
+    mixed = _benchmarks(plan_of(["Llama-2 (7B)", "Qwen/Qwen3-8B"]))
+    assert len(mixed) == 1 and "GPQA Diamond: Qwen/Qwen3-8B" in mixed[0].text
+    assert "Open LLM Leaderboard average: Llama-2 (7B)" in mixed[0].text
+    assert _benchmarks(plan_of(["Llama-2 (7B)", "Mistral (7B)"])) == []
+    assert _benchmarks(plan_of(["Qwen/Qwen3-8B", "meta-llama/Llama-3.1-8B-Instruct"])) == []
