@@ -55,6 +55,10 @@ UNIT_MISLABEL_FACTORS = (1e3, 3.6e3, 1e6, 3.6e6)
 INFORMATIONAL_FLAGS = frozenset({"gpu_total_mismatch", "gpu_total_unit_mislabel"})
 # Set by the store at import, on rows equal to stored rows of another file.
 DUPLICATE_FLAG = "duplicate_of_stored"
+# Serving rows (the store's ``serving`` table): each keeps a row out of operating-point fits.
+BATCH_ABOVE_LIMIT_FLAG = "batch_above_limit"  # mean batch > max_num_seqs x BATCH_LIMIT_SLACK
+ENERGY_MISMATCH_FLAG = "energy_mismatch"  # energy/request vs energy/token x output length
+ITL_ORDER_FLAG = "itl_p90_below_median"  # a percentile below the median: not a distribution
 
 
 def row_flags(

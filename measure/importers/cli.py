@@ -1,6 +1,8 @@
-"""`python -m measure import FILE... [--db PATH] [--system NAME]`: import published CSVs.
+"""`python -m measure import FILE... [--db PATH] [--system NAME]`: import published files.
 
-Each file lands whole or not at all.  Good files land even when others are malformed; the
+Each file's format is told from its content: the paper's CSVs become `measurements`, and
+ML.ENERGY Leaderboard v3 JSON files (`tasks/<task>.json`, `models/<org>__<model>__<task>.json`)
+become `serving` rows, one per configuration.  Each file lands whole or not at all.  Good files land even when others are malformed; the
 exit code is 1 if any file failed, with one line per failure on stderr.
 """
 
@@ -11,6 +13,7 @@ import json
 import sys
 
 from measure.flags import INFORMATIONAL_FLAGS
+from measure.importers.mlenergy import ServingImportSummary, import_mlenergy_file, is_json
 from measure.importers.paper import ImportSummary, import_file
 from measure.importers.paper_format import MalformedFileError
 from measure.paths import DEFAULT_DB_PATH
@@ -20,11 +23,13 @@ from measure.store import Store, StoreError
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "import",
-        help="import the paper's published measurement CSVs into the store",
+        help="import published measurements (the paper's CSVs, ML.ENERGY JSON) into the store",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV file(s) to import")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="CSV or ML.ENERGY JSON file(s) to import"
+    )
     parser.add_argument(
         "--db", default=str(DEFAULT_DB_PATH), help="DuckDB store (default: %(default)s)"
     )
@@ -32,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--system",
         default=None,
         help="system name for files without a System column (a file whose "
-        "System differs is refused, never renamed)",
+        "System, or ML.ENERGY gpu_model, differs is refused, never renamed)",
     )
     parser.add_argument(
         "--kv-cache",
@@ -60,10 +65,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     kv_cache = None if args.kv_cache is None else args.kv_cache == "on"
-    summaries: list[ImportSummary] = []
+    summaries: list[ImportSummary | ServingImportSummary] = []
     errors: list[dict] = []
     for path in args.files:
         try:
+            if is_json(path):
+                if args.kv_cache is not None or args.dtype or args.batch_size_from_file:
+                    raise MalformedFileError(
+                        path,
+                        None,
+                        "--kv-cache, --dtype and --batch-size-from-file apply to the paper's "
+                        "CSVs; an ML.ENERGY file names its own weight_precision and batches "
+                        "(import it in a command of its own)",
+                    )
+                summaries.append(import_mlenergy_file(path, store, system=args.system))
+                continue
             summaries.append(
                 import_file(
                     path,
@@ -97,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def format_summary(summary: ImportSummary) -> str:
+def format_summary(summary: ImportSummary | ServingImportSummary) -> str:
     """A few readable lines for one imported file."""
+    if isinstance(summary, ServingImportSummary):
+        return format_serving_summary(summary)
     if summary.already_present:
         return f"{summary.file}: already imported (run {summary.run_id}); nothing added"
     lines = [
@@ -119,4 +137,26 @@ def format_summary(summary: ImportSummary) -> str:
     if summary.startup_flag_counts:
         flags = ", ".join(f"{k} {v}" for k, v in summary.startup_flag_counts.items())
         lines.append(f"  start-up rows flagged: {flags}")
+    return "\n".join(lines)
+
+
+def format_serving_summary(summary: ServingImportSummary) -> str:
+    """A few readable lines for one imported ML.ENERGY file."""
+    if summary.already_present:
+        return f"{summary.file}: already imported (run {summary.run_id}); nothing added"
+    per = "; ".join(
+        f"{task}: " + ", ".join(f"{system} {n}" for system, n in sorted(systems.items()))
+        for task, systems in sorted(summary.rows_per_task_system.items())
+    )
+    lines = [
+        f"{summary.file}: {summary.n_rows} serving configurations (run {summary.run_id})",
+        f"  models:    {len(summary.models)} ({', '.join(summary.models) or '-'})",
+        f"  GPU kinds: {', '.join(summary.systems) or '-'}",
+        f"  per task and GPU kind: {per or '-'}",
+        "  energy: imported, GPU only (ML.ENERGY Leaderboard v3, Apache-2.0)",
+    ]
+    if summary.flag_counts:
+        flags = ", ".join(f"{k} {v}" for k, v in summary.flag_counts.items())
+        lines.append(f"  flagged (kept, out of fits by default): {flags}")
+    lines += [f"  note: {note}" for note in summary.notes]
     return "\n".join(lines)
