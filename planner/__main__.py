@@ -1,4 +1,4 @@
-"""`python -m planner SUBCOMMAND ...`: fit, catalogue, plan, frontier, report."""
+"""`python -m planner SUBCOMMAND ...`: fit, catalogue, plan, frontier, report, estimate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import sys
 
 from measure.cli import run
 
-SUBCOMMAND_MODULES = ("planner.cli.fit", "planner.cli.plan", "planner.cli.report")
+SUBCOMMAND_MODULES = (
+    "planner.cli.fit",
+    "planner.cli.plan",
+    "planner.cli.report",
+    "planner.cli.estimate",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 
-J_PER_KWH = 3.6e6
-G_PER_KG = 1e3
-S_PER_H = 3600.0
+from planner.quantities import G_PER_KG, J_PER_KWH, S_PER_H  # noqa: F401  (re-exported)
 
 RUNTIME_MEANING = (
     "the sum over queries of each query's predicted time on the arm serving it, one query "
