@@ -1,4 +1,4 @@
-"""`python -m measure SUBCOMMAND ...`: import, meters, sweep, merge."""
+"""`python -m measure SUBCOMMAND ...`: import, meters, sweep, merge, serve, tiny-model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import sys
 
 from measure.cli import run
 
-SUBCOMMAND_MODULES = ("measure.importers.cli", "measure.sweep.cli")
+SUBCOMMAND_MODULES = (
+    "measure.importers.cli",
+    "measure.sweep.cli",
+    "measure.serve.cli",
+    "measure.tiny_model",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,11 @@
-"""`python -m measure meters | sweep | merge`: meters here, measurement sweeps, shard merges."""
+"""`python -m measure meters | sweep | merge`: meters here, measurement sweeps, shard merges
+(sweep shards and `measure serve` shards alike)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from measure.cli import EXIT_INTERRUPTED
@@ -63,6 +65,16 @@ def _indices_arg(text: str) -> list[int]:
     return values
 
 
+def _positive_ints(text: str) -> list[int]:
+    try:
+        values = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers >= 1, like 1,4,16")
+    return sorted(set(values))
+
+
 def _on_off(text: str) -> bool:
     if text.lower() in ("on", "true", "yes", "1"):
         return True
@@ -79,7 +91,9 @@ def add_parser(subparsers) -> None:
     _sweep_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
-    merge = subparsers.add_parser("merge", help="ingest sweep shards into a store (idempotent)")
+    merge = subparsers.add_parser(
+        "merge", help="ingest sweep or serve shards into a store (idempotent)"
+    )
     merge.add_argument("shards", nargs="+", help="shard files (.jsonl) or folders of them")
     merge.add_argument("--db", default=str(DEFAULT_DB_PATH), help="store (default %(default)s)")
     merge.set_defaults(func=cmd_merge)
@@ -110,6 +124,12 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
         help=f"output token counts (default {grid})",
     )
     p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument(
+        "--batch-sizes",
+        type=_positive_ints,
+        help="several batch sizes, e.g. 1,4,16: one run each (batched generate, exact "
+        "lengths; overrides --batch-size)",
+    )
     p.add_argument("--kv-cache", type=_on_off, default=True, metavar="on|off")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
@@ -184,7 +204,6 @@ def cmd_meters(args) -> int:
 
 def cmd_sweep(args) -> int:
     from measure.sweep.config import SweepConfig
-    from measure.sweep.runner import run_sweep
 
     config = SweepConfig(
         model=args.model,
@@ -215,6 +234,21 @@ def cmd_sweep(args) -> int:
         ingest=not args.no_ingest,
         threads=args.threads,
     )
+    if args.batch_sizes:  # one run per batch size, each with its own shard and resume
+        code = 0
+        for batch in args.batch_sizes:
+            run_id = f"{args.run_id}-b{batch}" if args.run_id else None
+            print(f"measure sweep: batch size {batch}", file=sys.stderr)
+            code = _report(args, replace(config, batch_size=batch, run_id=run_id))
+            if code not in (0,):
+                return code
+        return code
+    return _report(args, config)
+
+
+def _report(args, config) -> int:
+    from measure.sweep.runner import run_sweep
+
     result = _guarded(lambda: run_sweep(config))
     if isinstance(result, int):
         return result
@@ -281,9 +315,31 @@ def shard_paths(items: list[str]) -> list[Path]:
     return paths
 
 
+# Other kinds of shard (`measure serve`'s) are registered by their own subcommand module as
+# (module, recogniser, ingester) names, loaded only when merging: merge ingests them without
+# this package importing theirs (they build on the sweep's shard writer, not the reverse).
+SHARD_KINDS: dict[str, tuple[str, str]] = {}
+
+
+def register_shard_kind(module: str, recognise: str, ingest: str) -> None:
+    SHARD_KINDS[module] = (recognise, ingest)
+
+
+def _ingester(path: Path):
+    from importlib import import_module
+
+    from measure.sweep.shards import ingest_shard
+
+    for module, (recognise, ingest) in SHARD_KINDS.items():
+        loaded = import_module(module)
+        if getattr(loaded, recognise)(path):
+            return getattr(loaded, ingest)
+    return ingest_shard
+
+
 def cmd_merge(args) -> int:
     from measure.store import Store, StoreError
-    from measure.sweep.shards import ShardError, ingest_shard
+    from measure.sweep.shards import ShardError
 
     store, failures, total = Store(args.db), 0, 0
     paths = shard_paths(args.shards)
@@ -292,7 +348,7 @@ def cmd_merge(args) -> int:
         return 1
     for path in paths:
         try:
-            result = ingest_shard(path, store)
+            result = _ingester(path)(path, store)
         except (ShardError, StoreError) as exc:
             print(f"measure merge: {exc}", file=sys.stderr)
             failures += 1
