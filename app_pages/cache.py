@@ -67,6 +67,15 @@ def catalogue_set():
     return catalogue_reports()
 
 
+@st.cache_resource(max_entries=1, show_spinner="Fitting the serving catalogue…")
+def serving_set():
+    """The serving catalogue's fitted arms, shared read-only by every session (fitted once
+    per process: a few CPU-seconds)."""
+    from app_pages.sources import serving_set as load
+
+    return load()
+
+
 @st.cache_data(max_entries=4, ttl=3600, show_spinner="Fitting the store's measurements…")
 def store_set(path: str, version: tuple):
     from app_pages.sources import store_reports

@@ -19,16 +19,34 @@ from planner.report.units import NOTHING
 ZETA, FLOOR = "zeta", "accuracy floor"  # what a frontier's points are
 
 
+SERVING_CAVEAT = (
+    "Serving arms' energy is GPU energy only (no CPU, memory or network), measured at "
+    "steady state at each arm's operating point, with the prompt (prefill) cost folded into "
+    "energy per output token (the serving data have no input lengths); the idle energy of "
+    "provisioned GPUs is not in the Energy figure: it is shown apart above"
+)
+PREFILL_NOTE = "prefill folded in"  # the serving arms' own note, said once by SERVING_CAVEAT
+
+
 def plan_caveats(plan, against=None, *, skip=()) -> list[str]:
     """The caveats of ``plan`` (and of its comparison with the baseline ``against``) as
     sentences, without how the solve ended (``plan_state.solve`` says it above the plan)
-    and without any sentence in ``skip`` (said elsewhere on the page)."""
+    and without any sentence in ``skip`` (said elsewhere on the page).  A plan on serving
+    arms opens with ``SERVING_CAVEAT``, which says once what each arm's note would."""
     said = {_bare(text) for text in skip}
-    return [
+    out = [
         c.text
         for c in caveat_list(plan, against)
         if c.kind != "ending" and _bare(c.text) not in said
     ]
+    if not _serving(plan):
+        return out
+    return [SERVING_CAVEAT] + [text for text in out if PREFILL_NOTE not in text]
+
+
+def _serving(plan) -> bool:
+    arms = plan.arms
+    return bool("form" in arms and (arms.loc[arms["queries"] > 0, "form"] == "serving").any())
 
 
 def _bare(text: str) -> str:

@@ -1,4 +1,7 @@
-"""Models: per (LLM, system) the fits of both forms, their held-out errors and charts."""
+"""Models: per (LLM, system) the fits of both forms, their held-out errors and charts; for
+the serving catalogue, per serving setup its energy per token, throughput and ITL p90
+against batch (measured points and the fitted operating-point model), with the citation and
+what the figures leave out next to them."""
 
 import streamlit as st
 
@@ -72,11 +75,63 @@ def fit_charts(reports, model, system, target, measurements) -> None:
                     st.plotly_chart(fit_views.residuals(report, points), width="stretch")
 
 
+SERVING_HEADERS = {
+    "model": "LLM",
+    "system": "System",
+    "gpus": "GPUs per instance",
+    "precision": "Weights",
+    "task": "Task",
+    "batches": "Batch sizes measured",
+    "batch_range": "Batch range",
+    "energy_per_token_j_at_max": "J per output token at the largest batch",
+    "throughput_tps_at_max": "Output tokens/s at the largest batch",
+    "itl_ms_p90_at_max": "ITL p90 (ms) at the largest batch",
+}
+
+
+def serving_page(rs) -> None:
+    """Every serving setup with its held-out errors, then one setup's three curves."""
+    from planner.report import serving_views
+
+    st.subheader("Every serving setup (held-out errors: leave one batch size out)")
+    overview = serving_views.serving_overview(rs.serving).rename(columns=SERVING_HEADERS)
+    display.table(display.llm_names(overview, "LLM"))
+    st.caption(
+        f"{NOTHING}: fewer than 3 batch sizes measured, so no held-out figure. "
+        "Planning runs each setup at one batch (the Planner page's ITL p90 target)."
+    )
+    st.subheader("One serving setup against batch")
+    by_label = {a.setup.label: a for a in sorted(rs.serving, key=lambda a: a.setup.label)}
+    arm = by_label[st.selectbox("Serving setup", list(by_label), key="models_serving_setup")]
+    caveats = "; ".join(arm.caveats)
+    st.info(
+        md(
+            f"Source: {arm.source}. {rs.citation} What these figures leave out: {caveats}. "
+            "A fleet adds the idle power of provisioned GPUs and the facility's PUE (the "
+            "Planner page shows idle energy apart)."
+        )
+    )
+    points = serving_views.setup_rows(rs.serving_rows, arm.setup)
+    columns = st.columns(3)
+    for col, (target, fig) in zip(columns, serving_views.serving_figures(arm, points).items()):
+        col.plotly_chart(fig, width="stretch", key=f"serving_{target}")
+    st.caption(
+        "Points: measured steady-state serving at one batch limit each (mean batch on the "
+        "x axis); line: the fitted operating-point model (dashed where it extrapolates "
+        "below the smallest measured batch)."
+    )
+
+
 @state.guarded
 def page() -> None:
     st.title("Models")
     rs = state.report_set()
     st.caption(f"Data source: {md(rs.label)}.")
+    if rs.is_serving:
+        with st.expander("Citation and licence"):
+            st.text(rs.citation)
+        serving_page(rs)
+        return
     if rs.citation:
         with st.expander("Citation"):
             st.text(rs.citation)

@@ -21,7 +21,7 @@ from app_pages.settings import (
     init_defaults,
     synthetic_choice,
 )
-from app_pages.sources import ReportSet
+from app_pages.sources import SERVING_LABEL, ReportSet
 from app_pages.text import md, sentence
 from planner.fleet.table import (
     fleet_dict,
@@ -111,6 +111,11 @@ class PlanContext:
         """What a chart of these plans says it came from."""
         return f"plans on {self.rs.label}"
 
+    @property
+    def serving(self) -> bool:
+        """Whether the arms are serving arms (continuous batching at an operating point)."""
+        return self.rs.is_serving
+
     def baseline_plans(self) -> dict:
         return self.bundle.baselines()
 
@@ -128,22 +133,43 @@ class PlanContext:
         )
 
 
+def named_arms(rs: ReportSet, form: str | None, s: PlanSettings | None = None) -> list:
+    """What the fleet tables list LLMs and systems from (objects with ``model`` and
+    ``system``): the fits of the chosen form, or the serving setups of the chosen task."""
+    if rs.is_serving:
+        task = (s or settings()).serving_task
+        return [a.setup for a in rs.serving_of_task(task)]
+    return rs.reports if form is None else rs.of_form(form)
+
+
+NO_SCORES = (
+    "No LLM of the serving catalogue has an accuracy score yet, so nothing can be planned. "
+    f"Enter a score (A_K, in percent, from a source you trust) for at least one LLM in the "
+    f"A_K column of '{FLEET_SECTION}' at the top of the Planner page; none is made up here."
+)
+
+
 def plan_context() -> PlanContext | None:
     """Everything a plan needs, from the session's settings; None (with a message) if unusable.
 
     An LLM without an accuracy score is left out of the plan (``build_arms``), and named
-    here with where to enter one."""
+    here with where to enter one.  Serving arms (the serving catalogue) are built at the
+    operating point the settings choose (``build_serving_arms``); when no LLM of theirs has
+    a score, the page says so and asks for one (``NO_SCORES``), without an error."""
     with collector_paused():  # the routing package brings in cvxpy and scipy
         from planner.fleet.spec import Fleet, FleetError
-        from planner.routing.arms import ArmError, build_arms
+        from planner.routing.arms import ArmError, build_arms, build_serving_arms
 
     rs = state.report_set()
-    form = state.current_form()
-    reports = rs.reports if form is None else rs.of_form(form)
-    models, systems = models_and_systems(reports)
+    form = None if rs.is_serving else state.current_form()
     s = settings()
+    reports = named_arms(rs, form, s)
+    models, systems = models_and_systems(reports)
     table, system_rows = accuracy_table(models, rs), systems_table(systems)
     wl, wl_key = workload()
+    if rs.is_serving and not _any_score(table):
+        st.info(md(NO_SCORES))
+        return None
     missing = missing_accuracy(table)
     if missing:
         st.warning(
@@ -157,17 +183,33 @@ def plan_context() -> PlanContext | None:
             fleet_dict(table, system_rows, **s.fleet_args(), facility=s.facility()),
             source="the Planner page's settings",
         )
-        arms = build_arms(reports, fleet, form=form, workload=wl)
+        if rs.is_serving:
+            arms = build_serving_arms(
+                rs.serving_of_task(s.serving_task), fleet, itl_ms_p90_max=s.itl_ms_p90_max
+            )
+        else:
+            arms = build_arms(reports, fleet, form=form, workload=wl)
     except (FleetError, ArmError) as exc:
         st.error(md(exc))
         return None
+    what = (
+        (SERVING_LABEL, rs.citation, s.serving_task, s.itl_ms_p90_max)
+        if rs.is_serving
+        else cache.reports_key(reports)
+    )
     key = cache.digest(  # facility figures change only the reporting: not in the key
-        cache.reports_key(reports), form, wl_key, fleet_dict(table, system_rows, **s.fleet_args())
+        what, form, wl_key, fleet_dict(table, system_rows, **s.fleet_args())
     )
     bundle = cache.planner_bundle(key, arms, wl, fleet)
     unscored = table.loc[pd.to_numeric(table["accuracy"], errors="coerce").isna(), "model"]
     said = tuple(n for n in arms.notices if any(repr(str(m)) in n for m in unscored))
-    return PlanContext(rs, form, s, wl, fleet, arms, bundle, estimated_arms(reports), said)
+    estimated = frozenset() if rs.is_serving else estimated_arms(reports)
+    return PlanContext(rs, form, s, wl, fleet, arms, bundle, estimated, said)
+
+
+def _any_score(table: pd.DataFrame) -> bool:
+    """Whether any LLM of the table (included or not) has an accuracy score."""
+    return bool(pd.to_numeric(table["accuracy"], errors="coerce").notna().any())
 
 
 def solve(ctx: PlanContext):

@@ -87,6 +87,7 @@ def page() -> None:
         view.fleet_controls()
     with left:
         view.objective_controls()
+        view.serving_controls()
     with right:
         view.plan_panel()
 

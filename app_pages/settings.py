@@ -29,6 +29,11 @@ class PlanSettings:
     carbon_g_per_kwh: float = 400.0
     price_per_kwh: float = 0.15
     currency: str = ""  # of the price; blank: the fleet's default (planner.fleet.spec)
+    # serving arms (the serving catalogue): the task whose prompt mix their figures were
+    # measured on, and the ITL p90 target that picks each setup's batch (None: the largest
+    # measured batch)
+    serving_task: str = "lm-arena-chat"
+    itl_ms_p90_max: float | None = None
 
     def fleet_args(self) -> dict:
         """``planner.fleet.fleet_dict``'s keywords besides the tables (devices and windows

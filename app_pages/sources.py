@@ -1,5 +1,7 @@
-"""The sidebar's two sources of fitted models: the reference catalogue, or fits of the
-session's store, each labelled with where it came from (``cache`` keeps one of each).
+"""The sidebar's sources of arms: the serving catalogue (ML.ENERGY's measured serving
+setups, continuous batching on H100 and B200: what the app opens on), the paper's reference
+catalogue, or fits of the session's store, each labelled with where it came from (``cache``
+keeps one of each).
 
 Plain functions, tested without streamlit; ``planner.report.fit_views`` draws the fits.
 A store is named by its file name alone: the label reaches the exports (summary JSON, HTML
@@ -15,6 +17,10 @@ from planner.fits.curves import FitReport
 
 KIND_CATALOGUE = "catalogue"
 KIND_STORE = "store"
+KIND_SERVING = "serving"
+SERVING_LABEL = (
+    "Serving catalogue (ML.ENERGY Leaderboard v3: vLLM continuous batching on H100 and B200)"
+)
 
 
 @dataclass
@@ -27,6 +33,22 @@ class ReportSet:
     citation: str = ""
     skipped: list[str] = field(default_factory=list)
     devices_per_instance: dict[str, int] = field(default_factory=dict)
+    # a serving set's arms (planner.serving ServingArm, fitted) and their measured points
+    # (serving rows); its ``reports`` stay empty: serving arms are planned at an operating
+    # point chosen with the plan's settings (planner.routing.arms.build_serving_arms)
+    serving: list = field(default_factory=list)
+    serving_rows: object = None
+    caveats: list[str] = field(default_factory=list)
+
+    @property
+    def is_serving(self) -> bool:
+        return self.kind == KIND_SERVING
+
+    def serving_tasks(self) -> list[str]:
+        return sorted({a.setup.task for a in self.serving})
+
+    def serving_of_task(self, task: str) -> list:
+        return [a for a in self.serving if a.setup.task == task]
 
     def of_form(self, form: str) -> list[FitReport]:
         return [r for r in self.reports if r.form == form]
@@ -66,3 +88,20 @@ def store_reports(store_path: str | Path) -> ReportSet:
     if fits.refitted and not fits.saved:  # the notes name server paths: kept out of the label
         label += " (fitted in memory, not saved in the store)"
     return ReportSet(KIND_STORE, fits.reports, label, skipped=skipped)
+
+
+def serving_set(path: str | Path | None = None) -> ReportSet:
+    """The embedded serving catalogue (``planner.serving.embedded``): every setup's
+    operating-point model fitted on its measured points, with the citation and licence."""
+    from planner.serving.embedded import embedded_arms, read_embedded
+
+    catalogue = read_embedded(path)
+    return ReportSet(
+        KIND_SERVING,
+        [],
+        SERVING_LABEL,
+        citation=f"{catalogue.citation}. Licence: {catalogue.licence}.",
+        serving=embedded_arms(catalogue),
+        serving_rows=catalogue.rows,
+        caveats=list(catalogue.caveats),
+    )

@@ -22,6 +22,7 @@ from app_pages.text import md
 
 log = logging.getLogger("app")
 
+SOURCE_SERVING = "Serving catalogue (ML.ENERGY)"
 SOURCE_CATALOGUE = "Reference catalogue"
 SOURCE_STORE = "This store"
 FORMS = ("best available", "default", "paper")
@@ -70,21 +71,25 @@ def sidebar(n_measurements: int) -> None:
     with st.sidebar:
         st.subheader("Data")
         if "data_source" not in st.session_state:
-            st.session_state["data_source"] = SOURCE_STORE if n_measurements else SOURCE_CATALOGUE
+            st.session_state["data_source"] = SOURCE_STORE if n_measurements else SOURCE_SERVING
         st.radio(
-            "Fitted models from",
-            (SOURCE_CATALOGUE, SOURCE_STORE),
+            "Arms from",
+            (SOURCE_SERVING, SOURCE_CATALOGUE, SOURCE_STORE),
             key="data_source",
-            help="The reference catalogue holds the paper's published fits and our fits "
-            "of its published measurements; 'This store' fits your own data.",
+            help="The serving catalogue holds ML.ENERGY's measured serving setups (vLLM, "
+            "continuous batching on H100 and B200), planned at an operating point (batch); "
+            "the reference catalogue holds the paper's published fits and our fits of its "
+            "published measurements (one prompt at a time); 'This store' fits your own data.",
         )
         st.radio(
             "Model form",
             FORMS,
             key="form",
+            disabled=st.session_state["data_source"] == SOURCE_SERVING,
             help="default: our form, with held-out error; paper: e = a0·tin + a1·tout + "
             "a2·tin·tout as published; best available: per arm the default form "
-            "where it exists, else the paper's.",
+            "where it exists, else the paper's.  Serving arms have one form: energy per "
+            "output token at their operating point.",
         )
         new = "" if store_path().exists() else " (no such file yet: created on the first import)"
         st.caption(f"Store: {md(store_path())}{new} · {n_measurements:,} measurements")
@@ -145,6 +150,8 @@ def report_set():
     from app_pages import cache
 
     path = store_path()
+    if st.session_state.get("data_source", SOURCE_SERVING) == SOURCE_SERVING:
+        return cache.serving_set()
     if st.session_state.get("data_source") == SOURCE_STORE:
         if cache.n_measurements(path):
             return cache.store_set(str(path), cache.store_version(path))

@@ -63,6 +63,11 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
         "solve_seconds": plan.solve_seconds,
         "n_queries": n,
         "energy_j": plan.energy_j,
+        # active (queries served; energy_j) and idle (provisioned GPUs serving nothing)
+        # energy apart; facility_kwh stays the active energy's, what the plan minimises
+        "active_energy_j": plan.energy_j,
+        "idle_energy_j": plan.idle_energy_j,
+        "total_facility_kwh": (plan.energy_j + plan.idle_energy_j) / J_PER_KWH * fac.pue,
         "energy_ci_j": [None if math.isnan(lo) else lo, None if math.isnan(hi) else hi],
         "energy_kwh": kwh,
         "facility_kwh": facility_kwh,
@@ -82,6 +87,7 @@ def summarize(plan: Plan, fleet: Fleet | None = None) -> dict:
         "warnings": list(plan.warnings),
         "caveats": plan_caveats(plan),
         "out_of_range_queries": int(plan.arms["out_of_range_queries"].sum()),
+        "idle": [] if plan.idle is None else plan.idle.to_dict("records"),
         "arms": [
             {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
             for row in plan.arms.to_dict("records")
@@ -93,6 +99,7 @@ SUMMARY_COLUMNS = (
     "name",
     "status",
     "energy_j",
+    "idle_energy_j",
     "energy_kwh",
     "facility_kwh",
     "co2e_g",

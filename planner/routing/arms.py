@@ -1,4 +1,4 @@
-"""Arms: (LLM, system) pairs with a fitted energy curve and a fitted runtime curve.
+"""Arms: (LLM, system, operating point) with a fitted energy curve and a fitted runtime curve.
 
 An arm keeps the store's names for its LLM (``model``, as the source spells it) and system,
 the canonical LLM (``llm``, ``planner.fleet.registry``: arms of ``Mistral-7B-v0.1`` and
@@ -7,6 +7,16 @@ the canonical LLM (``llm``, ``planner.fleet.registry``: arms of ``Mistral-7B-v0.
 held-out errors -- reach the plan), what the fleet says of its LLM (accuracy, devices one
 instance needs) and its context length: the most tokens (input + output) one query may
 have on it.
+
+An arm runs its LLM at one operating point (``operating_point``, in words).  The paper's
+arms run one prompt at a time (HF transformers, KV cache off): a query's runtime is the
+instance's time on it.  A serving arm (``serving_arm``: a measured serving setup of
+``planner.serving`` at one batch b) runs continuous batching: its energy per query is
+e(b) x output tokens, its instance-time per query output tokens / T(b) (an instance at
+batch b serves T(b) output tokens per second in all), and a request's latency output
+tokens x ITL(b).  Both are curves in ``tout`` alone, so the routing problem (capacity in
+device-seconds per system, ``devices_per_instance`` GPUs per instance) and the baselines
+take them unchanged.  ``name`` is unique per arm: a serving arm's names its setup and batch.
 
 Predictions used for planning are never below the physical floor of
 ``planner.fits.curves.Curve.physical_floor`` (``energy_j``, ``runtime_s``); where the floor
@@ -21,11 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.fits.curves import FitReport
+from planner.fits.curves import Curve, FitReport
 from planner.fleet.registry import canonical_llm, lookup
 from planner.fleet.spec import Fleet, FleetError
 
 FORM_PREFERENCE = ("default", "paper")
+SERVING_FORM = "serving"
+PAPER_OPERATING_POINT = "one prompt at a time (paper, HF transformers, KV cache off)"
 
 # What each energy basis (planner.fits.fitting.energy_basis) holds, in words.
 ENERGY_BASIS_WORDS = {"gpu": "GPU only", "cpu": "CPU only", "total": "GPU + CPU"}
@@ -38,7 +50,14 @@ class ArmError(ValueError):
 @dataclass
 class Arm:
     """``context_tokens``: the most input + output tokens one query may have here (inf:
-    no limit known); ``context_source`` says where that figure comes from."""
+    no limit known); ``context_source`` says where that figure comes from.
+
+    ``operating_point`` says how the arm serves (one prompt at a time, or continuous
+    batching at a batch); ``key`` (blank for the paper's arms) names it uniquely where
+    one (model, system) has several arms (serving setups); ``itl_ms_p50`` / ``itl_ms_p90``
+    are the inter-token latencies at the operating point (None: not known, e.g. the
+    paper's arms, whose latency is their runtime); ``idle_power_w`` the per-GPU idle power
+    of its system with ``idle_source`` (None: idle energy is not counted for it)."""
 
     model: str
     system: str
@@ -52,13 +71,31 @@ class Arm:
     llm: str = ""
     context_tokens: float = math.inf
     context_source: str = "no context length known"
+    operating_point: str = PAPER_OPERATING_POINT
+    key: str = ""
+    itl_ms_p50: float | None = None
+    itl_ms_p90: float | None = None
+    idle_power_w: float | None = None
+    idle_source: str = ""
 
     def __post_init__(self) -> None:
         self.llm = self.llm or canonical_llm(self.model)
 
     @property
     def name(self) -> str:
-        return f"{self.model} @ {self.system}"
+        return self.key or f"{self.model} @ {self.system}"
+
+    @property
+    def gpus_per_instance(self) -> int:
+        return int(self.devices_per_instance)
+
+    def latency_s(self, tin, tout) -> np.ndarray:
+        """A request's latency (s): output tokens x median ITL at a serving arm's operating
+        point (prefill not counted: no time to first token is known); the runtime where the
+        arm serves one prompt at a time."""
+        if self.itl_ms_p50 is None:
+            return self.runtime_s(tin, tout)
+        return np.asarray(tout, float) * self.itl_ms_p50 / 1000.0
 
     @property
     def energy_kind(self) -> str | None:
@@ -112,6 +149,7 @@ class Arm:
             "energy_cv_median_ape": self.energy.cv_median_ape,
             "runtime_cv_median_ape": self.runtime.cv_median_ape,
             "fit_source": self.energy.source,
+            "operating_point": self.operating_point,
             "notes": "; ".join(self.notes + list(self.energy.notes)),
         }
 
@@ -315,3 +353,210 @@ def _check_shares_have_arms(fleet: Fleet, planned: set[str], why_out: dict[str, 
                 f'{fleet.source}: [llm."{key}"] share = {spec.share:g}, but {llm} is not '
                 f"planned ({why}): drop the share or plan the LLM"
             )
+
+
+# -- serving arms ----------------------------------------------------------------------
+
+
+def serving_operating_point(sarm, itl_ms_p90_max: float | None = None):
+    """(operating point, how it was chosen in words) of a ``planner.serving`` arm: with no
+    ITL target, its largest measured batch (continuous batching's least energy per token,
+    at the longest inter-token latency measured); with a target, the batch of least energy
+    per token whose ITL p90 meets it (``OperatingPointModel.best_batch``).  The point is
+    None when no batch meets the target."""
+    model = sarm.model
+    words = serving_operating_point_words(itl_ms_p90_max)
+    if itl_ms_p90_max is None:
+        return model.predict(float(model.max_batch_)), words
+    return model.best_batch(itl_ms_p90_max=float(itl_ms_p90_max)), words
+
+
+def serving_operating_point_words(itl_ms_p90_max: float | None = None) -> str:
+    """How ``serving_operating_point`` chooses a setup's batch, in words."""
+    if itl_ms_p90_max is None:
+        return "the largest measured batch of each setup (no ITL p90 target set)"
+    return (
+        f"the batch of least energy per token whose ITL p90 is at most "
+        f"{float(itl_ms_p90_max):g} ms, per setup"
+    )
+
+
+def _cv(model, target: str, key: str) -> float | None:
+    value = (getattr(model, "cv_", None) or {}).get(target, {}).get(key)
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+def _serving_energy_sources(source: str) -> list[str]:
+    """The store's ``energy_source`` words behind a serving arm's ``source`` text
+    ("imported: ML.ENERGY ...", "measured: nvml ...", "estimated: ...")."""
+    words = {w.strip(" :;,()+").lower() for w in str(source).replace("+", " ").split()}
+    found = [k for k in ("imported", "nvml", "rapl", "estimated") if k in words]
+    return found or [str(source).split(":", 1)[0].strip() or "unknown"]
+
+
+def serving_reports(sarm, point) -> tuple[FitReport, FitReport]:
+    """The (energy, runtime) curves of a serving arm at one operating point, as the routing
+    problem reads arms: energy e(b) J per output token x ``tout``, and instance-seconds
+    ``tout`` / T(b) (one instance serves T(b) output tokens per second in all).  Held-out
+    errors are the operating-point model's leave-one-batch-size-out ones."""
+    setup, model = sarm.setup, sarm.model
+    sources = _serving_energy_sources(sarm.source)
+    scope = str(getattr(sarm, "energy_scope", "gpu") or "gpu")
+    common = {
+        "model": setup.model,
+        "system": setup.system,
+        "form": SERVING_FORM,
+        "n": int(getattr(sarm, "n_points", 0) or 0),
+        "source": str(sarm.source),
+    }
+    energy = FitReport(
+        target="energy",
+        curve=Curve(("tout",), [float(point.energy_per_token_j)], target="energy"),
+        cv_median_ape=_cv(model, "energy_per_token_j", "median_ape"),
+        cv_p90_ape=_cv(model, "energy_per_token_j", "p90_ape"),
+        energy="total" if scope == "gpu+cpu" else scope,
+        energy_sources=sources,
+        **common,
+    )
+    runtime = FitReport(
+        target="runtime",
+        curve=Curve(("tout",), [1.0 / float(point.throughput_tps)], target="runtime"),
+        cv_median_ape=_cv(model, "throughput_tps", "median_ape"),
+        cv_p90_ape=_cv(model, "throughput_tps", "p90_ape"),
+        **common,
+    )
+    return energy, runtime
+
+
+def _registry_context(model: str) -> tuple[float, str]:
+    info = lookup(model)
+    if info is not None and info.context_tokens:
+        return float(info.context_tokens), f"{info.context_tokens} tokens: {info.context_source}"
+    return math.inf, f"no limit: the registry has no context length for {model}"
+
+
+def serving_arm(sarm, point, fleet: Fleet, chosen: str = "", idle=None) -> Arm:
+    """A planning arm of a ``planner.serving`` arm at the operating point ``point``
+    (``serving_operating_point``): one instance is ``setup.n_gpus`` GPUs (as measured: the
+    fleet's devices-per-instance does not apply), and ``idle`` (a
+    ``planner.serving.idle.IdlePower``) prices its system's GPUs while they idle."""
+    setup = sarm.setup
+    energy, runtime = serving_reports(sarm, point)
+    batch = float(point.batch)
+    notes = [
+        "energy per query = energy per output token x output tokens: prefill folded in "
+        "(the serving data have no input lengths)"
+    ]
+    if point.extrapolated:
+        notes.append(
+            f"operating point at batch {batch:.0f} ({chosen}) lies outside the measured "
+            f"batches {sarm.model.min_batch_:.0f}-{sarm.model.max_batch_:.0f} (extrapolated)"
+        )
+    if sarm.model.min_batch_ == sarm.model.max_batch_:
+        notes.append("one measured batch size only: no curve over batch behind it")
+    context, context_source = _registry_context(setup.model)
+    return Arm(
+        model=setup.model,
+        system=setup.system,
+        form=SERVING_FORM,
+        energy=energy,
+        runtime=runtime,
+        accuracy=fleet.accuracy_for(setup.model),
+        task_accuracy=fleet.task_accuracy(setup.model),
+        devices_per_instance=int(setup.n_gpus),
+        notes=notes,
+        llm=setup.llm,
+        context_tokens=context,
+        context_source=context_source,
+        operating_point=f"continuous batching, batch {batch:.0f} ({setup.engine})",
+        key=f"{setup.label} · batch {batch:.0f}",
+        itl_ms_p50=float(point.itl_ms_p50),
+        itl_ms_p90=float(point.itl_ms_p90),
+        idle_power_w=None if idle is None else float(idle.power_w),
+        idle_source="" if idle is None else str(idle.source),
+    )
+
+
+def build_serving_arms(
+    serving, fleet: Fleet | None = None, *, itl_ms_p90_max: float | None = None
+) -> Arms:
+    """Planning arms of ``planner.serving`` arms (``ServingArm``s), one per serving setup,
+    each at its operating point (``serving_operating_point``: the largest measured batch,
+    or the least energy per token under ``itl_ms_p90_max``).
+
+    As ``build_arms``: the fleet's names are checked, LLMs and systems it excludes are left
+    out (``left_out``), an LLM without an accuracy score is left out with a notice (a
+    FleetError when every LLM is), a share given to an LLM left out is a FleetError.  A
+    setup whose batches all miss the ITL target is left out with a notice naming its least
+    ITL p90.  Idle power per GPU comes from ``planner.serving.idle`` per system; a stand-in
+    figure's warning is a notice."""
+    from planner.serving.idle import idle_power
+
+    fleet = fleet or Fleet()
+    serving = list(serving)
+    fleet.check_names([s.setup.model for s in serving], [s.setup.system for s in serving])
+    arms: list[Arm] = []
+    left_out: list[str] = []
+    notices: list[str] = []
+    unscored: dict[str, set[str]] = defaultdict(set)
+    why_out: dict[str, str] = {}
+    idle_of: dict[str, object] = {}
+    for sarm in sorted(serving, key=lambda s: s.setup.label):
+        setup = sarm.setup
+        llm = setup.llm
+        if not fleet.includes_system(setup.system) or not fleet.includes_llm(setup.model):
+            which = (
+                f'system."{setup.system}"'
+                if not fleet.includes_system(setup.system)
+                else f'llm."{llm}"'
+            )
+            left_out.append(f"{setup.label} ({which} include = false)")
+            why_out.setdefault(llm, "the fleet excludes it (include = false)")
+            continue
+        if not fleet.has_accuracy(setup.model):
+            unscored[llm].add(setup.model)
+            why_out.setdefault(llm, "it has no accuracy score")
+            continue
+        point, chosen = serving_operating_point(sarm, itl_ms_p90_max)
+        if point is None:
+            smallest = min(1.0, float(sarm.model.min_batch_))
+            least = float(sarm.model.predict(smallest).itl_ms_p90)
+            notices.append(
+                f"{setup.label} is left out: no batch meets ITL p90 <= {itl_ms_p90_max:g} ms "
+                f"(its least, at batch {smallest:g}, is {least:.3g} ms)"
+            )
+            why_out.setdefault(llm, "no batch of it meets the ITL target")
+            continue
+        if not (point.energy_per_token_j > 0 and point.throughput_tps > 0):
+            notices.append(
+                f"{setup.label} is left out: its operating point at batch {point.batch:g} "
+                f"predicts {point.energy_per_token_j:.3g} J per token and "
+                f"{point.throughput_tps:.3g} tokens/s, not a physical figure"
+            )
+            continue
+        if setup.system not in idle_of:
+            idle_of[setup.system] = idle_power(setup.system)
+            if idle_of[setup.system].warning:
+                notices.append(f"idle power: {idle_of[setup.system].warning}")
+        arms.append(serving_arm(sarm, point, fleet, chosen, idle_of[setup.system]))
+    if arms:
+        notices.insert(0, f"serving arms run at {serving_operating_point_words(itl_ms_p90_max)}")
+    planned = {a.llm for a in arms}
+    for llm in planned:
+        why_out.pop(llm, None)
+        unscored.pop(llm, None)
+    notices += [_unscored_notice(llm, models) for llm, models in sorted(unscored.items())]
+    if not arms:
+        if unscored:
+            names = ", ".join(repr(llm) for llm in sorted(unscored))
+            first = sorted(unscored)[0]
+            raise FleetError(
+                f"no LLM can be planned: none has an accuracy score ({names}); give one in "
+                f'the fleet ([llm."{first}"] accuracy = ..., in percent) or in the A_K column'
+            )
+        if notices:
+            raise ArmError("no arm can be planned: " + "; ".join(notices))
+        excluded = f" ({len(left_out)} left out by the fleet's include = false)" if left_out else ""
+        raise ArmError(f"no serving setup to plan among {len(serving)}{excluded}")
+    _check_shares_have_arms(fleet, planned, why_out)
+    return Arms(arms, notices, left_out)

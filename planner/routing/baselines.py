@@ -156,9 +156,10 @@ def run_baselines(
     out: dict[str, Plan] = {}
     counts = data.workload.queries["count"].to_numpy(np.int64)
     for k, arm in enumerate(data.arms):
-        out[f"single:{arm.model}@{arm.system}"] = _plan(
+        # a serving arm's name tells its setups of one (model, system) apart
+        out[f"single:{arm.name if arm.key else f'{arm.model}@{arm.system}'}"] = _plan(
             data,
-            f"all on {arm.model} @ {arm.system}",
+            f"all on {arm.name}",
             "every query to one arm",
             alloc=_one_arm(data, k),
             **kw,
@@ -185,7 +186,7 @@ def run_baselines(
     k = int(top[np.lexsort((runtime, too_long))[0]])
     out["most_accurate_fastest"] = _plan(
         data,
-        f"most accurate LLM on fastest system ({data.arms[k].model} @ {data.arms[k].system})",
+        f"most accurate LLM on fastest system ({data.arms[k].name})",
         "common practice: the highest-scoring LLM, on the system where it runs the workload "
         "fastest",
         alloc=_one_arm(data, k),

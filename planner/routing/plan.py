@@ -9,6 +9,15 @@ A (group, arm) column is allowed only if the query fits the arm's context
 reported as breaking the limit.  Energies and runtimes are the arms' floored predictions
 (never negative, ``planner.fits.curves.Curve.physical_floor``); where a floor was used,
 the plan's warnings count the queries per arm.
+
+Energy is reported in two parts.  Active energy (``Plan.energy_j``, also
+``active_energy_j``; what the objectives minimise) is what the arms' curves predict for the
+queries they serve.  Idle energy (``Plan.idle_energy_j``, per system in ``Plan.idle``) is
+what provisioned GPUs draw while they serve nothing: idle power per GPU x GPUs x (window -
+busy time), per system whose arms carry an idle power (serving arms; the paper's arms carry
+none, and their plans count no idle energy, as the paper did).  The GPUs are the fleet's
+devices of the system where it gives a count, else the fewest whole instances of each arm
+that serve its busy time within the window.  PUE applies on top of both (reporting).
 """
 
 from __future__ import annotations
@@ -21,9 +30,21 @@ import pandas as pd
 
 from planner.fits.curves import total_interval
 from planner.fleet.registry import canonical_llm
-from planner.fleet.spec import Fleet
+from planner.fleet.spec import Fleet, SystemSpec
 from planner.routing.arms import Arm
 from planner.workload.load import Workload
+
+IDLE_COLUMNS = [
+    "system",
+    "gpus",
+    "window_h",
+    "busy_gpu_hours",
+    "idle_gpu_hours",
+    "idle_power_w",
+    "idle_energy_j",
+    "provisioning",
+    "idle_source",
+]
 
 
 class PlanData:
@@ -37,9 +58,9 @@ class PlanData:
     def __init__(self, arms: list[Arm], workload: Workload, fleet: Fleet):
         if not arms:
             raise ValueError("no arms to plan over")
-        names = [(a.model, a.system) for a in arms]
+        names = [a.name for a in arms]
         if len(set(names)) != len(names):
-            raise ValueError("two arms share one (model, system) pair")
+            raise ValueError("two arms share one name (model, system and operating point)")
         # what build_arms left out (LLMs without a score, arms without a usable fit)
         # reaches every plan's warnings
         self.notices = list(getattr(arms, "notices", []))
@@ -73,6 +94,15 @@ class PlanData:
         self.devices_per_instance = np.array([a.devices_per_instance for a in arms], float)
         self.device_s = self.runtime_s * self.devices_per_instance[None, :]
         self.capacity_device_s = np.array([fleet.capacity_device_s(s) for s in self.systems])
+        # a request's latency: tout x ITL at a serving arm's operating point, the runtime
+        # (already predicted) where an arm serves one prompt at a time
+        self.latency_s = np.column_stack(
+            [
+                self.runtime_s[:, k] if a.itl_ms_p50 is None else a.latency_s(self.tin, self.tout)
+                for k, a in enumerate(arms)
+            ]
+        )
+        self._idle_settings(arms, fleet)
         mean_device_s = float(self.count @ self.allowed_mean(self.device_s)) / max(
             self.n_queries, 1
         )
@@ -80,6 +110,63 @@ class PlanData:
         # rows are divided by it so that their duals are costs per query, like the other rows'
         self.device_scale = mean_device_s if mean_device_s > 0 else 1.0
         self.min_queries = self._min_queries()
+
+    def _idle_settings(self, arms: list[Arm], fleet: Fleet) -> None:
+        """Per system: idle power per GPU and its source (NaN and "" where no arm of it
+        carries one), the planning window (s) and the fleet's device count (NaN: none)."""
+        self.idle_power_w = np.full(len(self.systems), np.nan)
+        self.idle_source = [""] * len(self.systems)
+        for arm, s in zip(arms, self.arm_system):
+            if arm.idle_power_w is not None and np.isnan(self.idle_power_w[s]):
+                self.idle_power_w[s] = max(float(arm.idle_power_w), 0.0)
+                self.idle_source[s] = arm.idle_source
+        specs = [fleet.system.get(s) for s in self.systems]
+        self.window_s = np.array(
+            [(spec.window_h if spec else SystemSpec().window_h) * 3600.0 for spec in specs]
+        )
+        self.devices = np.array(
+            [np.nan if spec is None or spec.devices is None else spec.devices for spec in specs],
+            float,
+        )
+
+    def idle(self, alloc: np.ndarray) -> pd.DataFrame:
+        """Idle energy per system with an idle power: GPUs x window - busy GPU-seconds,
+        times idle power per GPU (never below zero: a plan busier than its GPUs breaks the
+        capacity and has no idle time)."""
+        a = np.asarray(alloc, dtype=float)
+        busy_instance_s = (a * self.runtime_s).sum(axis=0)
+        rows = []
+        for s, system in enumerate(self.systems):
+            if np.isnan(self.idle_power_w[s]):
+                continue
+            mine = np.flatnonzero(self.arm_system == s)
+            busy_gpu_s = float(busy_instance_s[mine] @ self.devices_per_instance[mine])
+            window_s = float(self.window_s[s])
+            if np.isfinite(self.devices[s]):
+                gpus = float(self.devices[s])
+                basis = f"the fleet's {gpus:g} devices over the {window_s / 3600:g} h window"
+            else:
+                instances = np.ceil(busy_instance_s[mine] / window_s - 1e-9)
+                gpus = float(instances @ self.devices_per_instance[mine])
+                basis = (
+                    f"no device count set: the fewest whole instances that serve the busy "
+                    f"time in the {window_s / 3600:g} h window ({gpus:g} GPUs)"
+                )
+            idle_gpu_s = max(gpus * window_s - busy_gpu_s, 0.0)
+            rows.append(
+                {
+                    "system": system,
+                    "gpus": gpus,
+                    "window_h": window_s / 3600.0,
+                    "busy_gpu_hours": busy_gpu_s / 3600.0,
+                    "idle_gpu_hours": idle_gpu_s / 3600.0,
+                    "idle_power_w": float(self.idle_power_w[s]),
+                    "idle_energy_j": float(self.idle_power_w[s]) * idle_gpu_s,
+                    "provisioning": basis,
+                    "idle_source": self.idle_source[s],
+                }
+            )
+        return pd.DataFrame(rows, columns=IDLE_COLUMNS)
 
     def allowed_mean(self, values: np.ndarray) -> np.ndarray:
         """Per group the mean of ``values`` over its allowed arms (0 where none is)."""
@@ -222,6 +309,20 @@ class Plan:
     # ``message`` is the plain headline (and the next step, where there is one); ``detail``
     # the solver's technical account of how it ended
     detail: str = ""
+    # energy of provisioned GPUs while they serve nothing (``PlanData.idle``), apart from
+    # ``energy_j`` (active energy); ``idle`` holds it per system
+    idle_energy_j: float = 0.0
+    idle: pd.DataFrame | None = field(repr=False, default=None)
+
+    @property
+    def active_energy_j(self) -> float:
+        """Energy of the queries served (what the objectives minimise): ``energy_j``."""
+        return self.energy_j
+
+    @property
+    def total_energy_j(self) -> float:
+        """Active plus idle energy (IT energy, before PUE)."""
+        return self.energy_j + self.idle_energy_j
 
     @property
     def n_queries(self) -> int:
@@ -232,7 +333,8 @@ class Plan:
         return bool(self.arms.loc[self.arms["queries"] > 0, "is_estimated"].any())
 
     def assignments(self) -> pd.DataFrame:
-        """One row per input query, in input order, with the (model, system) serving it."""
+        """One row per input query, in input order, with the (model, system) serving it (and
+        the arm's name where it differs: several setups of one pair)."""
         d = self.data
         arm = (
             d.query_arms_from_rows(self.row_alloc)
@@ -241,7 +343,7 @@ class Plan:
         )
         _, rows = d.query_groups()
         q = d.workload.queries
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "row": rows + 1,
                 "input_tokens": q["input_tokens"].to_numpy()[rows],
@@ -251,6 +353,9 @@ class Plan:
                 "system": np.array([a.system for a in d.arms], dtype=object)[arm],
             }
         )
+        if any(a.key for a in d.arms):
+            out["arm"] = np.array([a.name for a in d.arms], dtype=object)[arm]
+        return out
 
 
 def energy_interval(data: PlanData, alloc: np.ndarray, energy_j: float) -> tuple[float, float]:
@@ -283,6 +388,7 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
     energy = (a * data.energy_j).sum(axis=0)
     runtime = (a * data.runtime_s).sum(axis=0)
     device_h = (a * data.device_s).sum(axis=0) / 3600.0
+    latency = (a * data.latency_s).sum(axis=0)
     out_of_range = (a * ~data.in_range).sum(axis=0)
     floored = (a * (data.energy_floored | data.runtime_floored)).sum(axis=0)
     beyond = (a * ~data.allowed).sum(axis=0)
@@ -311,6 +417,11 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
                 "floored_queries": int(round(floored[k])),
                 "context_tokens": float(arm.context_tokens),
                 "over_context_queries": int(round(beyond[k])),
+                "arm": arm.name,
+                "operating_point": arm.operating_point,
+                "gpus_per_instance": int(arm.devices_per_instance),
+                "mean_latency_s": float(latency[k] / queries[k]) if queries[k] else math.nan,
+                "itl_ms_p90": math.nan if arm.itl_ms_p90 is None else float(arm.itl_ms_p90),
                 "notes": label["notes"],
             }
         )
@@ -365,6 +476,7 @@ def make_plan(
     """A Plan with every figure computed from the allocation."""
     alloc = np.asarray(alloc)
     energy = float(np.sum(alloc * data.energy_j))
+    idle = data.idle(alloc)
     return Plan(
         name=name,
         status=status,
@@ -380,5 +492,7 @@ def make_plan(
         data=data,
         violations=data.violations(alloc),
         warnings=plan_warnings(data, alloc),
+        idle_energy_j=float(idle["idle_energy_j"].sum()),
+        idle=idle,
         **extra,
     )

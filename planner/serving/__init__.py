@@ -23,6 +23,8 @@ _PUBLIC = {
     "DEFAULT_IDLE_POWER_W": "planner.serving.idle",
     "idle_power_w": "planner.serving.idle",
     "estimate": "planner.serving.estimate",
+    "load_embedded_serving": "planner.serving.embedded",
+    "read_embedded": "planner.serving.embedded",
 }
 __all__ = sorted(_PUBLIC)
 __getattr__ = lazy_api(__name__, _PUBLIC)
