@@ -9,11 +9,13 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from planner.fleet.spec import ACCURACY_CITATION, Fleet, default_accuracy
+from planner.fleet.registry import lookup
+from planner.fleet.spec import Fleet, default_accuracy
 from planner.report import html as html_report
 from planner.report.caveats import plan_caveats
 from planner.report.summary import compare, json_safe, summarize
 from planner.report.tables import energy_basis
+from planner.routing.arms import PAPER_OPERATING_POINT
 
 MAX_CSV_QUERIES = 1_000_000  # one row per query: beyond this the file and its build get huge
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -103,6 +105,21 @@ def _one_or_each(values: dict):
     return next(iter(distinct)) if len(distinct) == 1 else values
 
 
+def _capacity_words(plan) -> str:
+    """How an instance's capacity is counted, per operating point the plan's arms use."""
+    points = {getattr(arm, "operating_point", PAPER_OPERATING_POINT) for arm in plan.data.arms}
+    serving = points - {PAPER_OPERATING_POINT}
+    words = []
+    if PAPER_OPERATING_POINT in points:
+        words.append("one query at a time per instance (paper's arms)")
+    if serving:
+        words.append(
+            "continuous batching: an instance at batch b serves T(b) output tokens/s in all, so "
+            "a query takes output tokens / T(b) of instance time (serving arms)"
+        )
+    return "; ".join(words) + "; instances = devices / devices per instance"
+
+
 def assumptions(plan, setup: PlanSetup) -> dict:
     """The objective, model form, fleet, facility figures and accuracy scores behind a plan."""
     fleet = setup.fleet
@@ -131,7 +148,7 @@ def assumptions(plan, setup: PlanSetup) -> dict:
             "planning window (h)": _one_or_each({s: fleet.system[s].window_h for s in systems})
             if systems
             else "not set (no capacity limit)",
-            "capacity": "one query at a time per instance; instances = devices / devices per instance",
+            "capacity": _capacity_words(plan),
             "min share fraction": fleet.min_share_fraction,
             "PUE": fleet.facility.pue,
             "grid carbon intensity (gCO2e/kWh)": fleet.facility.carbon_g_per_kwh,
@@ -140,7 +157,12 @@ def assumptions(plan, setup: PlanSetup) -> dict:
         }
     )
     if defaults:
-        out["A_K defaults used"] = f"{', '.join(defaults)}: {ACCURACY_CITATION}"
+        by_source: dict[str, list[str]] = {}
+        for m in defaults:
+            by_source.setdefault(lookup(m).accuracy_source, []).append(m)
+        out["A_K defaults used"] = "; ".join(
+            f"{', '.join(ms)}: {src}" for src, ms in by_source.items()
+        )
     out["queries"] = plan.n_queries
     return out
 
