@@ -9,6 +9,7 @@ import pytest
 from measure.paths import PROJECT_ROOT
 
 SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "wilkins2024"
+MLENERGY_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "mlenergy-v3"
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,17 @@ def shared_reference_dir() -> Path:
             "clone the project beside shared/ to run the outside checks"
         )
     return SHARED_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def mlenergy_dir() -> Path:
+    """The ML.ENERGY Leaderboard v3 files; skips when ../shared is not beside the clone."""
+    if not (MLENERGY_REFERENCE / "tasks" / "lm-arena-chat.json").exists():
+        pytest.skip(
+            f"../shared ML.ENERGY reference data absent ({MLENERGY_REFERENCE}); "
+            "clone the project beside shared/ to run the outside checks"
+        )
+    return MLENERGY_REFERENCE
 
 
 @pytest.fixture(scope="session")
