@@ -1,49 +1,62 @@
 """Operating points of one serving setup: energy per token, throughput and latency vs batch.
 
 Under continuous batching a server's figures are set by its running batch ``b`` (mean
-requests decoded together).  ``OperatingPointModel`` fits, per target, a monotone form in
-``b`` on one setup's rows (``planner.serving.setups``), all in log space (every target is a
-positive quantity whose spread over batch sizes spans one to three decades, so relative
-error is what matters) with ``scipy.optimize.least_squares`` inside physical bounds:
+requests decoded together).  ``OperatingPointModel`` models each target, in log-log space
+(every target is a positive quantity whose spread over batch sizes spans one to three
+decades, so relative error is what matters), as a monotone curve in ``b`` built from one
+setup's rows (``planner.serving.setups``) in two parts:
+
+- between the measured batch sizes, a monotone cubic Hermite interpolant (PCHIP,
+  Fritsch-Carlson) through the measured log figures, made monotone first (running min or
+  max: a measured point against the physics is clipped to its neighbour);
+- beyond them, a physical form fitted by bounded least squares in log space
+  (``scipy.optimize.least_squares``) on all the points, used for its shape only: shifted so
+  that it meets the end point.
+
+Why interpolate rather than fit a 3-parameter form everywhere: leave-one-batch-size-out on
+the 67 ML.ENERGY v3 setups with >= 4 batch sizes (``bench/serving_fit_quality.py``), arms
+within 10 % median held-out error went from 61/55/46 (energy/throughput/p90 ITL, the forms
+alone) to 64/61/56 (43 -> 53 arms meeting all three): the measured curves bend in ways (a
+knee, a change of regime) that no smooth 3-parameter form follows, while neighbours in
+log batch predict an interior point well.  The forms extrapolate better than carrying the
+end segment's slope (p90 ITL 56/67 against 53/67 with PCHIP's own end slopes).  The same
+construction for every target and arm: nothing is chosen by the held-out error of an arm.
+Also tried and not kept: piecewise-linear interpolation (energy 66, throughput 62, p90 ITL
+50 of 67), p90 ITL as the p50 curve times an interpolated p90/p50 ratio (51), and choosing
+per arm between the forms and the interpolants by an inner leave-one-out on the training
+points (energy 64 of 67, no better than PCHIP alone, at some ten times the fitting time;
+not pursued for the other targets).
+
+The forms (monotone by construction; their bounds carry the physics into extrapolation):
 
 - throughput (output tokens/s of the instance), saturating:
   ``T(b) = Tmax * b^h / (b^h + b_half^h)`` with ``0.05 <= h <= 1``.  Nondecreasing; ``h <= 1``
-  keeps the per-request token rate ``T(b)/b`` nonincreasing (a request never decodes faster in
-  a bigger batch).  On the ML.ENERGY v3 setups with >= 4 batch sizes its leave-one-batch-out
-  median error is 3.7 % (median over setups), against 7.4 % for the 2-parameter
-  ``h = 1`` (Michaelis-Menten) form and 11.5 % for a power law: throughput bends from nearly
-  linear at small batches to a plateau more gradually than ``b / (b + b_half)`` allows.
+  keeps the per-request token rate ``T(b)/b`` nonincreasing beyond the measured range.
 - energy per output token, nonincreasing: ``e(b) = e_inf + d * b^-m``, ``e_inf, d >= 0``,
   ``0 <= m <= 1`` (``e = P/T`` with power never falling and ``T(b)/b`` never rising cannot
-  fall faster than ``1/b``).  Median held-out error 3.9 %; fitting the power and dividing by
-  the fitted throughput does no better (4.0 %), a pure power law much worse (12 %).
+  fall faster than ``1/b``).
 - inter-token latency p50 and p90, nondecreasing: ``itl(b) = a + c * b^k``, ``a, c >= 0``,
-  ``0 <= k <= 1.5``.  We also tried the consistency form ``itl = a + c * 1000 b / T(b)``
-  (a decode step of ``b`` tokens at throughput ``T``): it fits worse on the data (p90:
-  37 of the 67 setups with >= 4 batch sizes within 10 % held-out median error, against 46
-  of 67 for ``a + c b^k``), because the p90 includes steps that a prefill chunk interrupts,
-  which grow with batch faster than the mean step.  The bound on ``k`` hardly matters
-  (``k <= 1``, 1.5 or 3: 45-46 of 67).
-  The p90 is the hardest target: several setups' p90 ITL jumps by 2-4x between two batch
-  sizes (e.g. Nemotron Nano 9B on one H100 from 13 ms at batch 32 to 51 ms at 64), which no
-  smooth monotone form predicts when that point is held out.
+  ``0 <= k <= 1.5``.
 - TTFT p90 (where rows have it; ML.ENERGY has none): the same nondecreasing form as ITL.
 
-Where the forms miss (``bench/serving_fit_quality.py``): mostly small models on B200, whose
-curves change regime inside the measured range -- Qwen3-8B on one B200 (chat) gains 4 %
-throughput per request from batch 64 to 128 (``T(b)/b`` rising, against the bound above)
-after growing at a log-log slope of 0.36 from 16 to 32, and its power falls from 646 W at
-batch 8 to 532 W at 16.  A monotone 3-parameter form cannot follow that, and we keep the
-physical bounds rather than chase it.
+Where the model misses (``bench/serving_fit_quality.py``, 14 of 67 arms): a held-out point
+that breaks the monotone trend of its neighbours, mostly on B200 and for the p90 ITL.
+Llama-3.1-8B on one B200 (chat) drops from 5589 to 4570 tokens/s between batch 64 and 128
+and then recovers; Qwen3-235B-A22B-Thinking on eight B200s (GPQA) falls from 8702 to 5094
+tokens/s between batch 512 and 695; Qwen3-14B on one B200 (chat) jumps 1.85x in throughput
+from batch 128 to 256 while its p90 ITL falls; Qwen3-Coder-480B on eight B200s (code
+FIM) has its p90 ITL rise in steps of 1.4-1.6x between neighbouring batch sizes and fall
+once (365 to 344 ms from batch 744 to 1010), with p90/p50 ratios from 1.0 to 4.0.  No
+monotone curve predicts such a point from its neighbours, and we keep the physical
+monotonicity rather than chase it.
 
 With fewer than 3 measured batch sizes a target is interpolated piecewise-linearly in
 log-log between the measured points (made monotone first), with the end segments' slopes
 (clipped to the physical range above) carried beyond them; with one, it is flat.  Each
-target's choice is in ``form_``.  Between measured batch sizes a prediction interpolates;
-outside ``[min_batch_, max_batch_]`` it is the form's extrapolation and the point says
-``extrapolated=True``.  Every form is positive by construction (exponentials of fitted log
-figures); predictions are still floored at 0 explicitly so that no path can return a
-negative figure.  ``power_w`` is derived, ``energy_per_token_j * throughput_tps`` (the
+target's choice is in ``form_``.  Outside ``[min_batch_, max_batch_]`` a prediction is an
+extrapolation and the point says ``extrapolated=True``.  Every prediction is positive by
+construction (an exponential of a log figure); predictions are still floored at 0
+explicitly so that no path can return a negative figure.  ``power_w`` is derived, ``energy_per_token_j * throughput_tps`` (the
 identity the rows themselves satisfy), not fitted separately.
 
 Held-out error (``cv_``): leave one batch size out -- refit the whole model without it,
@@ -132,17 +145,32 @@ def _monotone(shape: str, ly: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class _TargetFit:
     shape: str
-    kind: str  # "form", "interp", "flat" or "none"
+    kind: str  # "pchip", "interp", "flat" or "none"
     params: tuple[float, ...] = ()
     knots_lb: tuple[float, ...] = ()
     knots_ly: tuple[float, ...] = ()
 
+    def __post_init__(self):
+        if self.kind == "pchip":
+            from scipy.interpolate import PchipInterpolator
+
+            # Fritsch-Carlson PCHIP: monotone between monotone knots, no overshoot.
+            curve = PchipInterpolator(np.asarray(self.knots_lb), np.asarray(self.knots_ly))
+            object.__setattr__(self, "_pchip", curve)
+
     def log_predict(self, lb: np.ndarray) -> np.ndarray:
         if self.kind == "none":
             return np.full_like(lb, np.nan)
-        if self.kind == "form":
-            return _log_model(self.shape, np.asarray(self.params), lb)
         x, y = np.asarray(self.knots_lb), np.asarray(self.knots_ly)
+        if self.kind == "pchip":
+            # Inside: the PCHIP through the measured points.  Outside: the fitted form's
+            # curve, shifted to meet the end point (continuous, and monotone like the form).
+            params = np.asarray(self.params)
+            edge = np.clip(lb, x[0], x[-1])
+            inside = self._pchip(edge)
+            return (
+                inside + _log_model(self.shape, params, lb) - _log_model(self.shape, params, edge)
+            )
         if self.kind == "flat":
             return np.full_like(lb, y[0])
         out = np.interp(lb, x, y)
@@ -153,8 +181,12 @@ class _TargetFit:
         return np.where(lb > x[-1], y[-1] + last * (lb - x[-1]), out)
 
     def describe(self) -> str:
-        if self.kind == "form":
-            return FORM_TEXT[self.shape]
+        if self.kind == "pchip":
+            return (
+                f"monotone PCHIP in log-log through the {len(self.knots_lb)} measured batch "
+                f"sizes; beyond them the fitted form {FORM_TEXT[self.shape]}, "
+                "shifted to meet the end point"
+            )
         if self.kind == "interp":
             return (
                 f"monotone piecewise-linear interpolation in log-log between "
@@ -183,7 +215,13 @@ def _fit_target(shape: str, batch: np.ndarray, y: np.ndarray) -> _TargetFit:
         return _TargetFit(shape, "flat", knots_lb=tuple(lb), knots_ly=tuple(ly))
     if len(lb) < MIN_BATCHES_FOR_FORM:
         return _TargetFit(shape, "interp", knots_lb=tuple(lb), knots_ly=tuple(_monotone(shape, ly)))
-    return _TargetFit(shape, "form", params=tuple(float(v) for v in _fit_form(shape, lb, ly)))
+    return _TargetFit(
+        shape,
+        "pchip",
+        params=tuple(float(v) for v in _fit_form(shape, lb, ly)),
+        knots_lb=tuple(lb),
+        knots_ly=tuple(_monotone(shape, ly)),
+    )
 
 
 @dataclass(frozen=True)

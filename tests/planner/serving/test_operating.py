@@ -166,6 +166,28 @@ def test_physics_generated_rows_are_predicted_well_held_out():
     assert "Tmax" in model.form_["throughput_tps"]
 
 
+def test_interior_is_a_monotone_interpolant_and_ends_follow_the_form():
+    rows = synthetic_rows(batches=(2, 8, 32, 128, 512))
+    rows["itl_ms_p90"] *= np.array([1.0, 1.0, 3.0, 1.0, 1.0])  # a step, as some setups have
+    model = OperatingPointModel(cv=False).fit(rows)
+    assert "PCHIP" in model.form_["itl_ms_p90"] and "b^k" in model.form_["itl_ms_p90"]
+    # through every measured point, made monotone first (the p90 after the step is clipped up)
+    p90 = np.maximum.accumulate(rows["itl_ms_p90"].to_numpy())
+    got = model.predict_many("itl_ms_p90", rows["mean_batch"])
+    assert got == pytest.approx(p90, rel=1e-9)
+    # between two measured points: within their range (no overshoot)
+    mid = model.predict_many("itl_ms_p90", [16.0])[0]
+    assert p90[1] <= mid <= p90[2]
+    # continuous at the ends, where the fitted form takes over
+    for end in (2.0, 512.0):
+        inside, outside = model.predict_many("throughput_tps", [end, end * (1 + 1e-9)])
+        assert outside == pytest.approx(inside, rel=1e-6)
+    grid = np.geomspace(0.5, 8192.0, 400)
+    p90, e = model.predict_many("itl_ms_p90", grid), model.predict_many("energy_per_token_j", grid)
+    slack = 1e-9  # rounding on the flat stretch after the clipped point
+    assert np.all(np.diff(p90) >= -slack * p90[:-1]) and np.all(np.diff(e) <= slack * e[:-1])
+
+
 def test_two_batch_sizes_interpolate_in_log_log_and_say_so():
     rows = synthetic_rows(batches=(8, 128))
     model = OperatingPointModel().fit(rows)
