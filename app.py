@@ -16,6 +16,7 @@ state.init_session()
 PAGES = [
     st.Page("app_pages/planner_page.py", title="Planner", icon=":material/route:", default=True),
     st.Page("app_pages/tradeoffs_page.py", title="Trade-offs", icon=":material/show_chart:"),
+    st.Page("app_pages/capacity_page.py", title="Capacity", icon=":material/dns:"),
     st.Page("app_pages/models_page.py", title="Models", icon=":material/functions:"),
     st.Page("app_pages/measurements_page.py", title="Measurements", icon=":material/science:"),
     st.Page("app_pages/export_page.py", title="Export", icon=":material/download:"),

@@ -59,6 +59,7 @@ DUPLICATE_FLAG = "duplicate_of_stored"
 BATCH_ABOVE_LIMIT_FLAG = "batch_above_limit"  # mean batch > max_num_seqs x BATCH_LIMIT_SLACK
 ENERGY_MISMATCH_FLAG = "energy_mismatch"  # energy/request vs energy/token x output length
 ITL_ORDER_FLAG = "itl_p90_below_median"  # a percentile below the median: not a distribution
+NONPOSITIVE_ENERGY_FLAG = "energy_nonpositive"  # the meter read <= 0 J over the window
 
 
 def row_flags(

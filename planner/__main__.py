@@ -11,6 +11,7 @@ SUBCOMMAND_MODULES = (
     "planner.cli.plan",
     "planner.cli.report",
     "planner.cli.estimate",
+    "planner.cli.capacity",
 )
 
 

@@ -13,7 +13,12 @@ import json
 import sys
 
 from measure.flags import INFORMATIONAL_FLAGS
-from measure.importers.mlenergy import ServingImportSummary, import_mlenergy_file, is_json
+from measure.importers.mlenergy import (
+    CITATION,
+    ServingImportSummary,
+    import_mlenergy_file,
+    is_json,
+)
 from measure.importers.paper import ImportSummary, import_file
 from measure.importers.paper_format import MalformedFileError
 from measure.paths import DEFAULT_DB_PATH
@@ -153,7 +158,7 @@ def format_serving_summary(summary: ServingImportSummary) -> str:
         f"  models:    {len(summary.models)} ({', '.join(summary.models) or '-'})",
         f"  GPU kinds: {', '.join(summary.systems) or '-'}",
         f"  per task and GPU kind: {per or '-'}",
-        "  energy: imported, GPU only (ML.ENERGY Leaderboard v3, Apache-2.0)",
+        f"  energy: imported, GPU only ({CITATION})",
     ]
     if summary.flag_counts:
         flags = ", ".join(f"{k} {v}" for k, v in summary.flag_counts.items())

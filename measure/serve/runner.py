@@ -37,7 +37,13 @@ from pathlib import Path
 
 import numpy as np
 
-from measure.meters import CompositeMeter, MeterReading
+from measure.flags import NONPOSITIVE_ENERGY_FLAG
+from measure.meters import (
+    DEFAULT_WATTS_PER_CORE,
+    CompositeMeter,
+    MeterReading,
+    parse_meter_spec,
+)
 from measure.paths import DEFAULT_SHARD_DIR
 from measure.serve.client import Endpoint, RequestResult, ServeError, get_json
 from measure.serve.energy import energy_scope, find_server_pid, serve_meter
@@ -120,7 +126,7 @@ class ServeConfig:
     timeout_s: float = 120.0
     meters: str = "auto"
     gpu_indices: list[int] | None = None
-    watts_per_core: float = 10.0
+    watts_per_core: float = DEFAULT_WATTS_PER_CORE
     server_pid: int | None = None
     idle_s: float = 3.0
     engine: str | None = None
@@ -158,6 +164,16 @@ class ServeConfig:
             raise ServeConfigError("input and output token counts must be at least 1")
         if not self.timeout_s > 0 or self.idle_s < 0:
             raise ServeConfigError("timeout must be positive and idle seconds not negative")
+        if not (math.isfinite(self.watts_per_core) and self.watts_per_core > 0):
+            raise ServeConfigError(
+                f"--watts-per-core must be a finite number > 0, not {self.watts_per_core}"
+            )
+        try:  # the meters' own parser: one list of meter names
+            parse_meter_spec(self.meters)
+        except ValueError as exc:
+            raise ServeConfigError(f"--meters: {exc}") from None
+        if self.server_pid is not None and self.server_pid < 1:
+            raise ServeConfigError(f"--server-pid must be a process id >= 1, not {self.server_pid}")
         return replace(
             self,
             concurrency=sorted({int(c) for c in self.concurrency}),
@@ -203,6 +219,11 @@ def run_serve(config: ServeConfig, should_stop=None) -> ServeResult:
         shard_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ServeConfigError(f"cannot create the shard folder {shard_dir}: {exc}") from None
+    # local settings first: a bad workload file or server process is named before the
+    # server is contacted
+    workload = read_workload(config.workload) if config.workload else None
+    if config.server_pid is not None and not _process_exists(config.server_pid):
+        raise ServeConfigError(f"--server-pid {config.server_pid}: no such process on this host")
     models, headers = get_json(endpoint, "/v1/models", timeout_s=min(config.timeout_s, 30.0))
     served = _served_ids(models, endpoint)
     model = config.model or served[0]
@@ -217,7 +238,6 @@ def run_serve(config: ServeConfig, should_stop=None) -> ServeResult:
             f"no tokenizer for {model!r}: pass --tokenizer with the model's local folder"
         )
     maker = PromptMaker(tokenizer, config.seed)
-    workload = read_workload(config.workload) if config.workload else None
     server_pid = config.server_pid or find_server_pid(endpoint)
     meter = serve_meter(
         config.meters,
@@ -321,6 +341,7 @@ class ServeSession:
         self.scope = energy_scope(meter)
         self.store = Store(config.db)
         self.idle_power_w = prior.idle_power_w if prior else None
+        self.idle_measured = bool(prior and prior.idle)
         self.n_gpus, self.system = self._system()
         self.store_behind = False
         self.new_rows: list[dict] = []
@@ -347,7 +368,7 @@ class ServeSession:
                     writer.write(self._header())
                 else:
                     writer.write({"type": "session", "at": _now(), "host": socket.gethostname()})
-                if self.idle_power_w is None and self.config.idle_s > 0:
+                if not self.idle_measured and self.config.idle_s > 0:
                     self._measure_idle(writer)
                 for index, load in enumerate(loads):
                     if load.key in done:
@@ -405,7 +426,10 @@ class ServeSession:
             "meters": self.meter.describe(),
             "energy_source": self.meter.source,
             "energy_scope": self.scope,
-            "energy_note": "raw window energy, idle power included (idle_power_w beside it)",
+            "energy_note": (
+                "raw window energy, idle power included (idle_power_w beside it: GPU "
+                "channels only, NULL without NVML)"
+            ),
             "tokenizer": self.maker.describe(),
             "levels": [load.label for load in cfg.loads],
             "requests_per_level": cfg.requests,
@@ -431,9 +455,24 @@ class ServeSession:
         with self.meter.measure() as window:
             time.sleep(idle_s)
         reading = window.reading
-        self.idle_power_w = _total_j(reading) / max(reading.duration_s, 1e-9)
+        seconds = max(reading.duration_s, 1e-9)
+        gpu_j = reading.gpu_energy_j
+        # The rows' idle_power_w is what Store.idle_power() reads as the instance's GPU idle
+        # power (divided by its GPUs), so it holds the GPU channels only, and only where
+        # NVML measured them.  The meter's whole figure (CPU by RAPL or the CPU-time
+        # estimate included) stays in the shard's idle record, hence the run's provenance;
+        # with no GPU channel the rows' idle_power_w is left NULL.
+        self.idle_power_w = gpu_j / seconds if gpu_j is not None else None
+        self.idle_measured = True
         writer.write(
-            {"type": "idle", "idle_power_w": self.idle_power_w, "window_s": reading.duration_s}
+            {
+                "type": "idle",
+                "idle_power_w": self.idle_power_w,
+                "total_power_w": _total_j(reading) / seconds,
+                "energy_source": self.meter.source,
+                "energy_scope": self.scope,
+                "window_s": reading.duration_s,
+            }
         )
 
     # -- one level -----------------------------------------------------------------------
@@ -491,8 +530,12 @@ class ServeSession:
             )
         steady = results[first:last]
         completed = sum(1 for r in results if t0 <= r.end_s <= t1)
-        energy_j = max(_total_j(reading), 0.0)
+        # the meter's reading as it is: a non-positive one (a counter that did not move or
+        # wrapped) is flagged, which keeps the row out of fits, rather than written as 0 J
+        energy_j = _total_j(reading)
         flags = list(reading.flags)
+        if not energy_j > 0:
+            flags.append(NONPOSITIVE_ENERGY_FLAG)
         if window_s < self.meter.min_window_s:
             flags.append("window_below_meter_resolution")
         if any(r.generated_tokens < r.requested_output_tokens for r in steady):
@@ -582,6 +625,18 @@ def _percentiles(prefix: str, values: list[float], qs: tuple[int, ...]) -> dict:
         return {f"{prefix}_p{q}": None for q in qs}
     array = np.asarray(values, dtype=float)
     return {f"{prefix}_p{q}": float(np.percentile(array, q)) for q in qs}
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: a permission check only, nothing is sent
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it exists
+    except OverflowError:
+        return False
+    return True
 
 
 def _total_j(reading: MeterReading) -> float:

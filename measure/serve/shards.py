@@ -42,7 +42,8 @@ class ServeShard:
     header: dict
     levels: list[dict] = field(default_factory=list)  # each with "_line"
     sessions: int = 1
-    idle_power_w: float | None = None
+    idle_power_w: float | None = None  # GPU channels only (None without NVML)
+    idle: dict | None = None  # the idle record: the meter's whole figure, source and scope
     finished_at: str | None = None
     torn_tail: bool = False
 
@@ -100,6 +101,7 @@ def read_serve_shard(path: Path | str) -> ServeShard:
             shard.levels.append({**row, "_line": number})
         elif kind == "idle":
             shard.idle_power_w = record.get("idle_power_w")
+            shard.idle = {k: v for k, v in record.items() if k != "type"}
         elif kind == "session":
             shard.sessions += 1
         elif kind == "end":
@@ -127,6 +129,7 @@ def shard_frames(shard: ServeShard) -> tuple[RunRecord, pd.DataFrame]:
             "config_hash": header.get("config_hash"),
             "shard": str(shard.path),
             "idle_power_w": shard.idle_power_w,
+            "idle": shard.idle,
         },
     )
     records = []

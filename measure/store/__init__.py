@@ -7,6 +7,7 @@ from measure.store.schema import (
     STARTUP_COLUMNS,
 )
 from measure.store.store import RunRecord, StagedRows, Store, StoredRun, StoreError, WriteResult
+from measure.store.traces import TraceError, aggregate_trace, trace_columns
 
 __all__ = [
     "Store",
@@ -19,4 +20,7 @@ __all__ = [
     "STARTUP_COLUMNS",
     "RUN_COLUMNS",
     "SERVING_COLUMNS",
+    "TraceError",
+    "aggregate_trace",
+    "trace_columns",
 ]

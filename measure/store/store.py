@@ -271,6 +271,23 @@ class Store:
         start = _frame_with_columns(
             startup if startup is not None else pd.DataFrame(), STARTUP_COLUMNS, run.run_id
         )
+
+        def insert(con) -> tuple[int, int]:
+            return (
+                _insert_new_rows(con, "measurements", meas, MEASUREMENT_COLUMNS),
+                _insert_new_rows(con, "startup_phases", start, STARTUP_COLUMNS),
+            )
+
+        return self._write_run_rows(run, len(meas), "measurements", insert, skip_existing_rows)
+
+    def _write_run_rows(
+        self, run: RunRecord, n_rows: int, table: str, insert, skip_existing_rows: bool
+    ) -> WriteResult:
+        """The one write sequence of ``write_run`` and ``write_serving``: a run already
+        present (by ``run_id`` or ``source_sha256``) adds nothing unless
+        ``skip_existing_rows``; else, in one transaction, the run's record (when new), its
+        rows (``insert(con) -> (rows inserted, startup rows inserted)``) and its row count
+        from ``table``, all committed or none."""
         with self._connect() as con:
             present = con.execute(
                 "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
@@ -281,12 +298,11 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             try:
                 if not present:
-                    _insert_run(con, run, len(meas))
-                n_meas = _insert_new_rows(con, "measurements", meas, MEASUREMENT_COLUMNS)
-                n_start = _insert_new_rows(con, "startup_phases", start, STARTUP_COLUMNS)
+                    _insert_run(con, run, n_rows)
+                n_main, n_start = insert(con)
                 con.execute(
-                    "UPDATE runs SET n_measurements = (SELECT count(*) FROM measurements m "
-                    "WHERE m.run_id = runs.run_id), finished_at = coalesce(?, finished_at) "
+                    f"UPDATE runs SET n_measurements = (SELECT count(*) FROM {table} r "
+                    "WHERE r.run_id = runs.run_id), finished_at = coalesce(?, finished_at) "
                     "WHERE run_id = ?",
                     [run.finished_at, run.run_id],
                 ).fetchall()
@@ -294,7 +310,7 @@ class Store:
             except Exception as exc:
                 con.execute("ROLLBACK")
                 raise StoreError(f"writing run {run.run_id} to {self.path} failed: {exc}") from exc
-        return WriteResult(run.run_id, n_meas, n_start, already_present=bool(present))
+        return WriteResult(run.run_id, n_main, n_start, already_present=bool(present))
 
     def staging(self, run_id: str) -> StagedRows:
         """A :class:`StagedRows` for run ``run_id`` (a context manager that removes it)."""
@@ -449,31 +465,13 @@ class Store:
         missing = [c for c in SERVING_REQUIRED if frame[c].isna().any()]
         if missing:
             raise StoreError(f"serving rows of run {run.run_id} lack {', '.join(missing)}")
-        with self._connect() as con:
-            present = con.execute(
-                "SELECT count(*) FROM runs WHERE run_id = ? OR source_sha256 = ?",
-                [run.run_id, run.source_sha256],
-            ).fetchall()[0][0]
-            if present and not skip_existing_rows:
-                return WriteResult(run.run_id, 0, 0, already_present=True)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if not present:
-                    _insert_run(con, run, len(frame))
-                frame = frame.rename(columns={"row_key": "trial_key"})
-                keyed = tuple("trial_key" if c == "row_key" else c for c in SERVING_COLUMNS)
-                n = _insert_new_rows(con, "serving", frame, keyed, key="row_key")
-                con.execute(
-                    "UPDATE runs SET n_measurements = (SELECT count(*) FROM serving s "
-                    "WHERE s.run_id = runs.run_id), finished_at = coalesce(?, finished_at) "
-                    "WHERE run_id = ?",
-                    [run.finished_at, run.run_id],
-                ).fetchall()
-                con.execute("COMMIT")
-            except Exception as exc:
-                con.execute("ROLLBACK")
-                raise StoreError(f"writing run {run.run_id} to {self.path} failed: {exc}") from exc
-        return WriteResult(run.run_id, n, 0, already_present=bool(present))
+        keyed_frame = frame.rename(columns={"row_key": "trial_key"})
+        keyed = tuple("trial_key" if c == "row_key" else c for c in SERVING_COLUMNS)
+
+        def insert(con) -> tuple[int, int]:
+            return _insert_new_rows(con, "serving", keyed_frame, keyed, key="row_key"), 0
+
+        return self._write_run_rows(run, len(frame), "serving", insert, skip_existing_rows)
 
     def serving(
         self,

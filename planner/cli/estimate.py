@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from planner.cli._table import say, write
@@ -131,7 +132,7 @@ def _estimate(args):
     from planner.fleet.spec import Facility
     from planner.serving.catalogue import serving_arms
     from planner.serving.estimate import EstimateError, estimate
-    from planner.serving.idle import idle_power
+    from planner.serving.idle import IdlePowerError, idle_power
     from planner.serving.setups import group_setups
     from planner.workload.load import WorkloadError, load_workload
 
@@ -139,12 +140,24 @@ def _estimate(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise _Refused(f"--{name.replace('_', '-')} must be >= 1, not {value}", 2)
-    for name in ("itl_p90_ms", "carbon_g_per_kwh", "price_per_kwh", "idle_power_w", "horizon_s"):
+    # finite and in range: inf or NaN would pass a plain comparison and spread into every figure
+    checks = {
+        "itl_p90_ms": (0.0, True),
+        "carbon_g_per_kwh": (0.0, False),
+        "price_per_kwh": (0.0, False),
+        "idle_power_w": (0.0, False),
+        "horizon_s": (0.0, False),
+        "pue": (1.0, False),
+    }
+    for name, (least, strict) in checks.items():
         value = getattr(args, name)
-        if value is not None and not value >= 0:
-            raise _Refused(f"--{name.replace('_', '-')} must be a number >= 0, not {value}", 2)
-    if not args.pue >= 1.0 or args.pue == float("inf"):
-        raise _Refused(f"--pue must be a finite number >= 1, not {args.pue}", 2)
+        if value is None:
+            continue
+        if not (math.isfinite(value) and (value > least if strict else value >= least)):
+            bound = f"> {least:g}" if strict else f">= {least:g}"
+            raise _Refused(
+                f"--{name.replace('_', '-')} must be a finite number {bound}, not {value}", 2
+            )
     try:
         store = Store(args.db if args.db is not None else DEFAULT_DB_PATH)
         if args.db is not None and not store.exists():
@@ -174,7 +187,7 @@ def _estimate(args):
             idle_power=idle,
             horizon_s=args.horizon_s,
         )
-    except (WorkloadError, StoreError) as exc:
+    except (WorkloadError, StoreError, IdlePowerError) as exc:
         raise _Refused(str(exc), 2) from exc
     except EstimateError as exc:
         raise _Refused(str(exc), 1) from exc

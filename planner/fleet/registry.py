@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from measure.importers.mlenergy import CITATION as _MLENERGY_CITATION
 from measure.llm import TINY_CONFIG, TINY_MODEL_ID
 
 ACCURACY_CITATION = (
@@ -37,7 +38,8 @@ ACCURACY_CITATION = (
     "Mortier, HotCarbon '24 (thesis Table 4.1)"
 )
 DEVICES_CITATION = "minimum A100 40 GB GPUs per instance, Wilkins et al. (thesis Table 4.1)"
-MLENERGY_CITATION = "ML.ENERGY Leaderboard v3 index.json (Chung et al., NeurIPS D&B 2025)"
+# parameter counts and architecture facts read from the leaderboard's index.json
+MLENERGY_CITATION = f"index.json of {_MLENERGY_CITATION}"
 
 # GPQA Diamond accuracy of the ML.ENERGY LLMs, each as its developer reports it.  Meta's
 # Llama 3.3 card reports all four Llama 3.x instruct models in one table.  Qwen3's report

@@ -5,7 +5,9 @@ once, every text that came from the user or the data is escaped, and the assumpt
 data sources are spelled out.  It opens with a summary paragraph (``narrative``) and the
 plan's caveats (``caveats``), then the headline figures against the chosen baseline, the
 allocation, the charts of ``figures`` (each naming its source) and the comparison with
-every baseline.  Figures are formatted by ``units`` (one unit per quantity: kWh, kg CO2e,
+every baseline; given a capacity plan (``ReportInputs.capacity``), its section follows
+(``capacity_section``: totals, caveats, the charts of ``capacity_views`` and the baselines),
+and ``build_capacity_report`` writes that section as a page of its own.  Figures are formatted by ``units`` (one unit per quantity: kWh, kg CO2e,
 the fleet's currency, hours) and never printed as a negative number; a change is in words.
 The dashboard's Export page and ``python -m planner report`` both write it through
 ``exports.html_bytes``.
@@ -60,6 +62,7 @@ class ReportInputs:
     estimated_arms: frozenset = frozenset()
     compare_to: str | None = None
     title: str = "LLM inference energy plan"
+    capacity: object | None = None  # a planner.capacity CapacityPlan: adds its section
 
     @property
     def workload_name(self) -> str:
@@ -221,6 +224,78 @@ def build_html_report(inputs: ReportInputs) -> str:
         meanings=_meanings(fleet.facility.currency),
         assumptions=_kv(inputs.assumptions),
         sources="".join(f"<li>{html.escape(s)}</li>" for s in inputs.sources),
+        capacity=""
+        if inputs.capacity is None
+        else capacity_section(inputs.capacity, include_plotlyjs=not figs),
+    )
+
+
+def capacity_section(plan, include_plotlyjs: bool = False) -> str:
+    """The capacity plan's section: headline totals with what each means, the caveats in
+    plain words, its charts (``capacity_views``, each naming its source) and the table
+    against every baseline (infeasible ones marked).  ``include_plotlyjs``: embed plotly.js
+    here (when no chart came before)."""
+    from planner.report import capacity_views as views
+
+    figs = [
+        views.load_figure(plan),
+        views.instances_figure(plan),
+        views.energy_figure(plan),
+        views.grid_figure(plan),
+        views.baselines_figure(plan),
+    ]
+    charts = "".join(
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs=include_plotlyjs and i == 0,
+            config={"displaylogo": False},
+        )
+        for i, fig in enumerate(f for f in figs if f is not None)
+    )
+    totals = pd.DataFrame(
+        [(m["label"], m["value"], m["help"]) for m in views.headline(plan)],
+        columns=["Total", "This plan", "What it means"],
+    )
+    caveats = "".join(f"<li>{html.escape(c)}</li>" for c in views.plan_caveats(plan))
+    infeasible = [
+        views.baseline_name(k) for k, b in plan.baselines.items() if not b.get("feasible")
+    ]
+    marked = (
+        "<p class='warn'>Infeasible under this plan's constraints: "
+        + html.escape(", ".join(infeasible))
+        + ".</p>"
+        if infeasible
+        else ""
+    )
+    return (
+        "<h2>Capacity plan</h2>"
+        f"<p class='meta'>Load: {html.escape(str(plan.profile.source))} · "
+        f"{plan.data.n_slots:,} slots of {number(plan.data.slot_s / 60.0)} minutes · "
+        f"objective: {html.escape(str(plan.objective))} · {html.escape(str(plan.method))}, "
+        f"solved in {plan.solve_seconds:.2f} s.</p>"
+        f"{_table(totals)}"
+        f"<h3>Read these figures with care</h3><ul class='caveats'>{caveats}</ul>"
+        f"{charts}"
+        "<h3>Against the baselines</h3>"
+        f"{marked}<div class='wide'>{_table(views.baselines_table(plan), classes='tbl cmp')}</div>"
+        "<p class='meta'>Instances per slot as a mixed-integer program after Mélange (Griggs "
+        "et al., 'Mélange: Cost Efficient Large Language Model Serving by Exploiting GPU "
+        "Heterogeneity', 2024), with energy, carbon, accuracy and time of day added.</p>"
+    )
+
+
+def build_capacity_report(plan, title: str = "LLM serving capacity plan") -> str:
+    """A self-contained HTML page of one capacity plan alone (the Capacity page's download):
+    its section (``capacity_section``, plotly.js embedded once) and its data sources."""
+    from planner.report import capacity_views as views
+
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sources = [views.serving_source(plan), f"load: {plan.profile.source}"]
+    return _CAPACITY_PAGE.format(
+        title=html.escape(title),
+        stamp=stamp,
+        section=capacity_section(plan, include_plotlyjs=True),
+        sources="".join(f"<li>{html.escape(s)}</li>" for s in sources),
     )
 
 
@@ -255,6 +330,7 @@ table.cmp {{ font-size: 0.85rem; }} table.cmp td:last-child {{ min-width: 16rem;
 {charts}
 <h2>Plan against every baseline</h2>
 <div class="wide">{comparison}</div>
+{capacity}
 <h2>What the figures mean</h2>
 {meanings}
 <h2>Assumptions</h2>
@@ -265,3 +341,21 @@ table.cmp {{ font-size: 0.85rem; }} table.cmp td:last-child {{ min-width: 16rem;
 Workload-Based Energy Models for LLM Inference on Heterogeneous Systems" (HotCarbon '24).</p>
 </body></html>
 """
+
+
+_CAPACITY_PAGE = (
+    """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+"""
+    + _PAGE[_PAGE.index("<style>") : _PAGE.index("</style>") + len("</style>")]
+    + """</head><body>
+<h1>{title}</h1>
+<p class="meta">Generated {stamp}.</p>
+{section}
+<h2>Data sources</h2>
+<ul>{sources}</ul>
+</body></html>
+"""
+)

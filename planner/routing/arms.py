@@ -490,7 +490,7 @@ def build_serving_arms(
     setup whose batches all miss the ITL target is left out with a notice naming its least
     ITL p90.  Idle power per GPU comes from ``planner.serving.idle`` per system; a stand-in
     figure's warning is a notice."""
-    from planner.serving.idle import idle_power
+    from planner.serving.idle import IdlePowerError, idle_power
 
     fleet = fleet or Fleet()
     serving = list(serving)
@@ -535,9 +535,14 @@ def build_serving_arms(
             )
             continue
         if setup.system not in idle_of:
-            idle_of[setup.system] = idle_power(setup.system)
-            if idle_of[setup.system].warning:
-                notices.append(f"idle power: {idle_of[setup.system].warning}")
+            try:
+                idle_of[setup.system] = idle_power(setup.system)
+            except IdlePowerError as exc:  # planned, but its idle energy is not counted
+                idle_of[setup.system] = None
+                notices.append(f"idle energy of {setup.system} is not counted: {exc}")
+            else:
+                if idle_of[setup.system].warning:
+                    notices.append(f"idle power: {idle_of[setup.system].warning}")
         arms.append(serving_arm(sarm, point, fleet, chosen, idle_of[setup.system]))
     if arms:
         notices.insert(0, f"serving arms run at {serving_operating_point_words(itl_ms_p90_max)}")

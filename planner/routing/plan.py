@@ -31,6 +31,7 @@ import pandas as pd
 from planner.fits.curves import total_interval
 from planner.fleet.registry import canonical_llm
 from planner.fleet.spec import Fleet, SystemSpec
+from planner.quantities import S_PER_H
 from planner.routing.arms import Arm
 from planner.workload.load import Workload
 
@@ -122,7 +123,7 @@ class PlanData:
                 self.idle_source[s] = arm.idle_source
         specs = [fleet.system.get(s) for s in self.systems]
         self.window_s = np.array(
-            [(spec.window_h if spec else SystemSpec().window_h) * 3600.0 for spec in specs]
+            [(spec.window_h if spec else SystemSpec().window_h) * S_PER_H for spec in specs]
         )
         self.devices = np.array(
             [np.nan if spec is None or spec.devices is None else spec.devices for spec in specs],
@@ -132,7 +133,7 @@ class PlanData:
     def idle(self, alloc: np.ndarray) -> pd.DataFrame:
         """Idle energy per system with an idle power: GPUs x window - busy GPU-seconds,
         times idle power per GPU (never below zero: a plan busier than its GPUs breaks the
-        capacity and has no idle time)."""
+        capacity and has no idle time; ``plan_warnings`` names the excess)."""
         a = np.asarray(alloc, dtype=float)
         busy_instance_s = (a * self.runtime_s).sum(axis=0)
         rows = []
@@ -144,22 +145,22 @@ class PlanData:
             window_s = float(self.window_s[s])
             if np.isfinite(self.devices[s]):
                 gpus = float(self.devices[s])
-                basis = f"the fleet's {gpus:g} devices over the {window_s / 3600:g} h window"
+                basis = f"the fleet's {gpus:g} devices over the {window_s / S_PER_H:g} h window"
             else:
                 instances = np.ceil(busy_instance_s[mine] / window_s - 1e-9)
                 gpus = float(instances @ self.devices_per_instance[mine])
                 basis = (
                     f"no device count set: the fewest whole instances that serve the busy "
-                    f"time in the {window_s / 3600:g} h window ({gpus:g} GPUs)"
+                    f"time in the {window_s / S_PER_H:g} h window ({gpus:g} GPUs)"
                 )
             idle_gpu_s = max(gpus * window_s - busy_gpu_s, 0.0)
             rows.append(
                 {
                     "system": system,
                     "gpus": gpus,
-                    "window_h": window_s / 3600.0,
-                    "busy_gpu_hours": busy_gpu_s / 3600.0,
-                    "idle_gpu_hours": idle_gpu_s / 3600.0,
+                    "window_h": window_s / S_PER_H,
+                    "busy_gpu_hours": busy_gpu_s / S_PER_H,
+                    "idle_gpu_hours": idle_gpu_s / S_PER_H,
                     "idle_power_w": float(self.idle_power_w[s]),
                     "idle_energy_j": float(self.idle_power_w[s]) * idle_gpu_s,
                     "provisioning": basis,
@@ -268,8 +269,8 @@ class PlanData:
         for s, system in enumerate(self.systems):
             if used[s] > self.capacity_device_s[s] * (1 + 1e-6) + 1e-9:
                 out.append(
-                    f"{system} capacity {self.capacity_device_s[s] / 3600:.3g} "
-                    f"device-hours < {used[s] / 3600:.3g} used"
+                    f"{system} capacity {self.capacity_device_s[s] / S_PER_H:.3g} "
+                    f"device-hours < {used[s] / S_PER_H:.3g} used"
                 )
         served = np.bincount(self.arm_llm, weights=alloc.sum(axis=0), minlength=len(self.llms))
         for llm, need in self.min_queries.items():
@@ -387,7 +388,7 @@ def arms_table(data: PlanData, alloc: np.ndarray) -> pd.DataFrame:
     queries = a.sum(axis=0)
     energy = (a * data.energy_j).sum(axis=0)
     runtime = (a * data.runtime_s).sum(axis=0)
-    device_h = (a * data.device_s).sum(axis=0) / 3600.0
+    device_h = (a * data.device_s).sum(axis=0) / S_PER_H
     latency = (a * data.latency_s).sum(axis=0)
     out_of_range = (a * ~data.in_range).sum(axis=0)
     floored = (a * (data.energy_floored | data.runtime_floored)).sum(axis=0)
@@ -458,6 +459,15 @@ def plan_warnings(data: PlanData, alloc: np.ndarray) -> list[str]:
         out.append("energy of " + ", ".join(estimated) + " is estimated, not measured")
     for arm, u in zip(data.arms, used):
         out.extend(f"{arm.name}: {note}" for note in arm.notes if u)
+    for row in data.idle(a).itertuples(index=False):
+        # idle time is floored at 0 there: say by how much the plan overran the GPUs
+        excess_h = row.busy_gpu_hours - row.gpus * row.window_h
+        if excess_h > 1e-9 * max(row.busy_gpu_hours, 1.0):
+            out.append(
+                f"{row.system}: the plan keeps its GPUs busy {row.busy_gpu_hours:.4g} GPU-hours, "
+                f"{excess_h:.3g} GPU-hours more than its {row.gpus:g} GPUs x {row.window_h:g} h "
+                "window hold: idle energy counted as 0 for it, and the plan does not fit"
+            )
     out.extend(data.notices)
     return out
 

@@ -97,23 +97,27 @@ def serving_arms(store_or_df, *, tasks=None, systems=None) -> list[ServingArm]:
         df = df[df["system"].isin(list(systems))]
     if len(df) == 0:
         return []
-    arms = []
-    for setup, rows in group_setups(df).items():
-        model = OperatingPointModel().fit(rows)
-        scopes = sorted({str(s) for s in rows.get("energy_scope", pd.Series(dtype=str)).dropna()})
-        if len(scopes) <= 1:
-            scope = scopes[0] if scopes else "unknown"
-        else:
-            scope = "mixed: " + ", ".join(scopes)
-        n_points = len(model.batches_)
-        arms.append(
-            ServingArm(
-                setup=setup,
-                model=model,
-                source=_source(rows),
-                energy_scope=scope,
-                caveats=_caveats(rows, scope, n_points),
-                n_points=n_points,
-            )
-        )
-    return arms
+    return [
+        arm_of(setup, OperatingPointModel().fit(rows), rows)
+        for setup, rows in group_setups(df).items()
+    ]
+
+
+def arm_of(setup: ServingSetup, model: OperatingPointModel, rows: pd.DataFrame) -> ServingArm:
+    """The arm of one setup from its fitted model and its rows: source, energy scope and
+    caveats in the words every arm carries (``serving_arms`` and the embedded catalogue,
+    ``planner.serving.embedded``, both build their arms here)."""
+    scopes = sorted({str(s) for s in rows.get("energy_scope", pd.Series(dtype=str)).dropna()})
+    if len(scopes) <= 1:
+        scope = scopes[0] if scopes else "unknown"
+    else:
+        scope = "mixed: " + ", ".join(scopes)
+    n_points = len(model.batches_)
+    return ServingArm(
+        setup=setup,
+        model=model,
+        source=_source(rows),
+        energy_scope=scope,
+        caveats=_caveats(rows, scope, n_points),
+        n_points=n_points,
+    )

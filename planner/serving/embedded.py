@@ -30,18 +30,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from measure.importers.mlenergy import CITATION  # the one owner of the citation text
 from measure.paths import PROJECT_ROOT
 
 DEFAULT_SERVING_CATALOGUE_PATH = PROJECT_ROOT / "data" / "serving_catalogue.json"
 SCHEMA_VERSION = 1
 TASKS = ("lm-arena-chat", "gpqa", "sourcegraph-fim")
 LICENCE = "Apache-2.0"
-# The one citation text of the ML.ENERGY figures (measure/importers/mlenergy.py owns the
-# store side's copy; this file is read without the measure package's importers).
-CITATION = (
-    "ML.ENERGY Leaderboard v3 (Chung et al., 'The ML.ENERGY Benchmark', NeurIPS Datasets "
-    "and Benchmarks 2025; data ml-energy/leaderboard@0cd52da, Apache-2.0)"
-)
 SOURCE_FILES = (
     "public/data/tasks/{lm-arena-chat,gpqa,sourcegraph-fim}.json at ml-energy/leaderboard@0cd52da"
 )
@@ -298,10 +293,10 @@ def load_embedded_serving(path: str | Path | None = None, *, tasks=None, systems
 
 def embedded_arms(catalogue: EmbeddedServing, *, tasks=None, systems=None) -> list:
     """``load_embedded_serving`` on a catalogue already read."""
-    # serving_arms' own words for an arm (one owner); it refits every held-out batch,
-    # which the file has already done, so the arms are assembled here
-    from planner.serving.catalogue import ServingArm, _caveats, _source
-    from planner.serving.operating import OperatingPointModel, _empty_cv
+    # serving_arms' own words for an arm (one owner: catalogue.arm_of); serving_arms itself
+    # refits every held-out batch, which the file has already done, so the fits are here
+    from planner.serving.catalogue import arm_of
+    from planner.serving.operating import OperatingPointModel
     from planner.serving.setups import group_setups
 
     rows = catalogue.rows
@@ -312,17 +307,7 @@ def embedded_arms(catalogue: EmbeddedServing, *, tasks=None, systems=None) -> li
     arms = []
     for setup, setup_rows in group_setups(rows).items() if len(rows) else ():
         model = OperatingPointModel(cv=False).fit(setup_rows)
-        model.cv_ = catalogue.cv.get(_setup_key(setup)) or _empty_cv()
-        n_points = len(model.batches_)
-        scope = str(setup_rows["energy_scope"].iloc[0])
-        arms.append(
-            ServingArm(
-                setup=setup,
-                model=model,
-                source=_source(setup_rows),
-                energy_scope=scope,
-                caveats=_caveats(setup_rows, scope, n_points),
-                n_points=n_points,
-            )
-        )
+        # a fit without cv leaves cv_ empty (NaN, n=0): kept where the file has no errors
+        model.cv_ = catalogue.cv.get(_setup_key(setup)) or model.cv_
+        arms.append(arm_of(setup, model, setup_rows))
     return arms

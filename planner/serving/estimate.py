@@ -31,7 +31,7 @@ import numpy as np
 from planner.fleet.spec import Facility
 from planner.quantities import G_PER_KG, J_PER_KWH
 from planner.serving.catalogue import IDLE_NOTE
-from planner.serving.idle import IdlePower
+from planner.serving.idle import IdlePower, IdlePowerError
 from planner.serving.idle import idle_power as lookup_idle_power
 from planner.serving.queueing import QueueResult, simulate
 
@@ -73,6 +73,9 @@ class Estimate:
     duration_s: float
     busy_fraction: float | None
     mean_batch: float | None
+    # active GPU energy per output token as served (the operating point's figure is at the
+    # cap; a server below the cap runs smaller batches at more energy per token)
+    realised_energy_per_token_j: float | None
     itl_ms_p90: float | None
     ttft_ms_p90: float | None
     wait_s_p90: float | None
@@ -111,6 +114,30 @@ def _number(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _check_finite(name: str, value: float | None, least: float, strict: bool = False) -> None:
+    """An EstimateError unless ``value`` is None or a finite number >= ``least`` (> when
+    ``strict``): inf or NaN would pass a plain comparison and spread through every figure."""
+    if value is None:
+        return
+    ok = math.isfinite(value) and (value > least if strict else value >= least)
+    if not ok:
+        bound = f"> {least:g}" if strict else f">= {least:g}"
+        raise EstimateError(f"{name} must be a finite number {bound}, not {value}")
+
+
+def _nonnegative(name: str, value: float) -> float:
+    """A computed energy: NaN or inf is a fault named here; a negative rounding residue of a
+    sum of non-negative terms is floored at 0."""
+    if not math.isfinite(value):
+        raise EstimateError(f"the {name} came out as {value}: the model or inputs are not finite")
+    return max(float(value), 0.0)
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage a reader parses: '100%', '12.5%', '0.042%'."""
+    return f"{100.0 * share:.3g}%"
 
 
 def _requests(workload) -> tuple[np.ndarray | None, np.ndarray]:
@@ -218,8 +245,11 @@ def estimate(
     ``idle_power``: (per-GPU watts, source) or an ``IdlePower``; None looks the system's
     documented figure up (``planner.serving.idle``)."""
     facility = facility or Facility()
-    if not facility.pue >= 1.0 or not math.isfinite(facility.pue):
-        raise EstimateError(f"PUE must be a finite number >= 1, not {facility.pue}")
+    _check_finite("PUE", facility.pue, 1.0)
+    _check_finite("carbon intensity (g per kWh)", facility.carbon_g_per_kwh, 0.0)
+    _check_finite("price per kWh", facility.price_per_kwh, 0.0)
+    _check_finite("horizon (s)", horizon_s, 0.0)
+    _check_finite("p90 ITL target (ms)", itl_ms_p90_max, 0.0, strict=True)
     setup, model = arm.setup, arm.model
     n_gpus = int(setup.n_gpus)
     warnings: list[str] = []
@@ -240,7 +270,10 @@ def estimate(
             )
     if max_batch is not None and max_batch < 1:
         raise EstimateError(f"max batch must be >= 1, not {max_batch}")
-    best = model.best_batch(itl_ms_p90_max=itl_ms_p90_max, max_batch=max_batch)
+    try:
+        best = model.best_batch(itl_ms_p90_max=itl_ms_p90_max, max_batch=max_batch)
+    except ValueError as exc:  # e.g. an ITL target for a setup without ITL data
+        raise EstimateError(f"{setup.label}: {exc}") from exc
     if best is None:
         lowest = _number(model.predict(1.0).itl_ms_p90)
         shown = "unknown" if lowest is None else f"{lowest:.3g} ms"
@@ -256,9 +289,11 @@ def estimate(
     elif idle_power is not None:
         idle = IdlePower(float(idle_power[0]), "user", str(idle_power[1]))
     else:
-        idle = lookup_idle_power(setup.system)
-    if not idle.power_w >= 0:
-        raise EstimateError(f"idle power must be >= 0 W, not {idle.power_w}")
+        try:
+            idle = lookup_idle_power(setup.system)
+        except IdlePowerError as exc:
+            raise EstimateError(str(exc)) from exc
+    _check_finite("idle power (W per GPU)", idle.power_w, 0.0)
     if idle.warning:
         warnings.append(idle.warning)
 
@@ -270,12 +305,11 @@ def estimate(
         result = simulate(arrival, tokens, curves.throughput_tps, instances, horizon_s)
     elif n_requests <= MAX_SIMULATED_REQUESTS:
         mode = "back-to-back"
-        warnings.append(f"no arrival times: served back to back at batch {cap}")
         result = simulate(np.zeros(n_requests), tokens, curves.throughput_tps, instances, horizon_s)
     else:
         mode = "fluid"
         warnings.append(
-            f"no arrival times: served back to back at batch {cap}, as a fluid "
+            f"no arrival times: served back to back at up to batch {cap}, as a fluid "
             f"({n_requests:,} requests, over the {MAX_SIMULATED_REQUESTS:,} simulated): "
             "the drain of the last batch is not modelled"
         )
@@ -284,8 +318,21 @@ def estimate(
             result.batch_time_s[:, 0] += horizon_s - result.horizon_s
             result.horizon_s = float(horizon_s)
 
-    active_j = max(result.active_energy_j(curves.power_w), 0.0)
-    idle_j = max(idle.power_w * n_gpus * result.idle_s, 0.0)
+    active_j = _nonnegative("active energy", result.active_energy_j(curves.power_w))
+    idle_j = _nonnegative("idle energy", idle.power_w * n_gpus * result.idle_s)
+    realised_j = active_j / total_tokens if total_tokens > 0 else None
+    mean_batch = result.time_mean_batch()
+    op = model.predict(float(cap))
+    if mode == "back-to-back":
+        # the cap is a limit: a workload smaller than it never fills it
+        realised = "unknown" if realised_j is None else f"{realised_j:.3g} J per token"
+        shown_batch = "unknown" if mean_batch is None else f"{mean_batch:.3g}"
+        cap_j = _number(op.energy_per_token_j)
+        at_cap = "unknown" if cap_j is None else f"{cap_j:.3g} J per token"
+        warnings.append(
+            f"no arrival times: served back to back at up to batch {cap}; realised mean "
+            f"batch {shown_batch}, {realised} active (the cap's operating point: {at_cap})"
+        )
     gpu_j = active_j + idle_j
     energy_j = gpu_j * facility.pue
     kwh = energy_j / J_PER_KWH
@@ -326,10 +373,9 @@ def estimate(
     )
     if busy > 0 and extrapolated_s > 0:
         warnings.append(
-            f"{100 * extrapolated_s / busy:.2g}% of busy time is at batches outside the "
+            f"{_percent(extrapolated_s / busy)} of busy time is at batches outside the "
             f"measured range ({_range(model)}): those figures are extrapolated"
         )
-    op = model.predict(float(cap))
     # the arm's data leave idle out; this estimate adds it, so its caveat replaces that one
     caveats = [c for c in getattr(arm, "caveats", []) or [] if c != IDLE_NOTE]
     caveats.append(
@@ -373,7 +419,8 @@ def estimate(
         idle_source=idle.source,
         duration_s=float(result.horizon_s),
         busy_fraction=busy / (instances * result.horizon_s) if result.horizon_s > 0 else None,
-        mean_batch=result.time_mean_batch(),
+        mean_batch=mean_batch,
+        realised_energy_per_token_j=realised_j,
         itl_ms_p90=itl90,
         ttft_ms_p90=ttft90,
         wait_s_p90=wait90,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.context import ENV_VAR
+from app_pages.state import SOURCE_CATALOGUE
 from planner.report.tables import column_names
 from tests.app.rendering import shown
 
@@ -17,14 +20,20 @@ PAGES = (
     "app_pages/models_page.py",
     "app_pages/measurements_page.py",
     "app_pages/export_page.py",
+    "app_pages/capacity_page.py",
 )
 TIMEOUT = 120
 COLUMN = column_names()  # the plan tables' headings (units in words)
 
 
 def fresh_app(monkeypatch, db) -> AppTest:
+    """The app on ``db``; on an empty store it opens on the serving catalogue, and these
+    tests (written for the paper's reference catalogue) choose that one in the sidebar
+    first (tests/app/test_serving_app.py tests the first open itself)."""
     monkeypatch.setenv(ENV_VAR, str(db))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if not Path(db).exists():
+        at.session_state["data_source"] = SOURCE_CATALOGUE
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -121,6 +121,21 @@ def test_task_file_maps_each_configuration_to_one_serving_row(tmp_path, store_pa
     assert len(store.serving()) == 2 and len(store.runs()) == 1
 
 
+def test_one_citation_text_everywhere_the_mlenergy_figures_are_named(tmp_path, store_path):
+    from measure.importers.cli import format_serving_summary
+    from planner.fleet.registry import MLENERGY_CITATION
+    from planner.serving import embedded
+
+    summary = import_mlenergy_file(
+        _task_file(tmp_path / "chat.json", [_config()]), Store(store_path)
+    )
+    # the import summary names the full citation, not a short form
+    assert f"energy: imported, GPU only ({CITATION})" in format_serving_summary(summary)
+    # the embedded catalogue and the registry use the importer's text, not a copy of it
+    assert embedded.CITATION is CITATION
+    assert MLENERGY_CITATION == f"index.json of {CITATION}"
+
+
 def test_models_file_after_its_task_file_is_kept_but_flagged_duplicate(tmp_path, store_path):
     configs = [_config(max_num_seqs=n, energy_per_token_joules=4 / n) for n in (8, 16, 32)]
     for config in configs:

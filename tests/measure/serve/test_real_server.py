@@ -5,6 +5,7 @@ duplicates.  Skips where the serving extra (FastAPI, Uvicorn) is not installed."
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -128,10 +129,14 @@ def test_three_levels_land_labelled_in_the_store(server, tmp_path, tiny_model_di
     # requests in flight: about the concurrency (the client starts the next at once)
     for batch, c in zip(rows["mean_batch"], rows["concurrency"]):
         assert 0.8 * c <= batch <= c + 1e-6
-    assert rows["idle_power_w"].notna().all()
+    # the idle figure here is the CPU-time estimate, not GPU idle power: in the run's
+    # provenance, not in the rows' idle_power_w (which Store.idle_power() reads per GPU)
+    assert rows["idle_power_w"].isna().all()
     run = Store(tmp_path / "store.duckdb").runs().iloc[0]
     assert run["kind"] == "serve"
     assert server in str(run["provenance"])
+    idle = json.loads(run["provenance"])["idle"]
+    assert idle["energy_source"] == "estimated" and idle["total_power_w"] >= 0
 
 
 def level_lines(path: Path) -> int:
@@ -194,5 +199,11 @@ def test_gpu_energy_from_nvml_over_the_chosen_gpus(server, tmp_path, fake_nvml):
     assert (row["system"], row["n_gpus"]) == ("A100", 1)
     # GPU 1's counter steps 10 J per read: one step in the window, one in the idle window
     assert row["energy_j"] >= 10.0 and row["idle_power_w"] > 0
+    # the rows' idle power is the GPU channel's alone; the whole figure (CPU estimate too)
+    # is in the run's provenance
+    idle = json.loads(Store(tmp_path / "store.duckdb").runs()["provenance"].iloc[0])["idle"]
+    assert row["idle_power_w"] == pytest.approx(idle["idle_power_w"])
+    assert idle["total_power_w"] >= idle["idle_power_w"]
+    assert idle["energy_source"] == "nvml+estimated"
     tokens = row["output_throughput_tps"] * row["window_s"]
     assert row["energy_per_output_token_j"] == pytest.approx(row["energy_j"] / tokens)

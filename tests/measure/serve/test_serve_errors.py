@@ -89,3 +89,70 @@ def test_bad_settings_exit_2(tmp_path, tiny_model_dir, capsys):
         code = main(serve_args(server.url, tmp_path, tiny_model_dir, "--requests", "2"))
     assert code == 2
     assert "leaves no steady requests" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (("--watts-per-core", "-3"), "--watts-per-core must be a finite number > 0"),
+        (("--watts-per-core", "inf"), "--watts-per-core must be a finite number > 0"),
+        (("--meters", "bogus"), "--meters: unknown meter(s) ['bogus']"),
+        (("--workload", "absent-workload.jsonl"), "absent-workload.jsonl"),
+        (("--server-pid", "0"), "--server-pid must be a process id >= 1"),
+        (("--server-pid", "4194304"), "--server-pid 4194304: no such process"),
+    ],
+)
+def test_bad_local_settings_exit_2_before_the_server_is_contacted(
+    extra, named, tmp_path, tiny_model_dir, capsys
+):
+    # nothing listens on the port: a setting checked only after the first request would
+    # end as "connection refused" (rc 1), or as an internal error (rc 70)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = serve_args(f"http://127.0.0.1:{port}", tmp_path, tiny_model_dir)
+    if "--meters" in extra:
+        args = args[: args.index("--meters")] + args[args.index("--meters") + 2 :]
+    code = main([*args, *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and named in err, err
+
+
+def test_a_meter_reading_nothing_flags_its_rows_and_cpu_idle_stays_out_of_idle_power(
+    tmp_path, tiny_model_dir
+):
+    # the CPU-time estimate of a process that sleeps throughout reads 0 J: the rows say so
+    # (flagged, out of fits) instead of a silent 0 J, and the idle figure, a CPU estimate,
+    # is kept in the run's provenance but not as the rows' (GPU) idle power
+    import json
+    import subprocess
+    import sys
+
+    from measure.flags import NONPOSITIVE_ENERGY_FLAG, disqualifies
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        with FakeServer("tiny") as server:
+            args = serve_args(
+                server.url, tmp_path, tiny_model_dir, "--server-pid", str(sleeper.pid)
+            )
+            args[args.index("--idle-s") + 1] = "0.2"
+            # one level, more requests: a steady window that a loaded machine cannot empty
+            args[args.index("1,2")] = "1"
+            args[args.index("--requests") + 1] = "12"
+            assert main(args) == 0
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    store = Store(tmp_path / "store.duckdb")
+    rows = store.serving()
+    assert len(rows) == 1
+    for flags, energy_j in zip(rows["flags"], rows["energy_j"]):
+        assert NONPOSITIVE_ENERGY_FLAG in list(flags) and energy_j <= 0
+        assert disqualifies(list(flags))
+    assert rows["idle_power_w"].isna().all()
+    assert len(store.idle_power()) == 0
+    provenance = json.loads(store.runs()["provenance"].iloc[0])
+    assert provenance["idle"]["energy_source"] == "estimated"
+    assert provenance["idle"]["total_power_w"] is not None and provenance["idle_power_w"] is None

@@ -100,3 +100,40 @@ def test_startup_rows_keep_their_flags(store_path):
     )
     store.write_run(RunRecord("r1", "import", "f.csv", "abc"), _rows(), startup)
     assert store.startup_phases()["flags"].tolist() == [["negative_cpu_energy"]]
+
+
+def _serving(keys=("c1", "c2"), **overrides):
+    n = len(keys)
+    base = {
+        "row_key": list(keys),
+        "model": ["m"] * n,
+        "system": ["H100"] * n,
+        "n_gpus": [1] * n,
+        "task": ["t"] * n,
+        "mean_batch": [1.0 + i for i in range(n)],
+        "energy_per_output_token_j": [0.5] * n,
+        "output_throughput_tps": [100.0] * n,
+        "energy_source": ["nvml"] * n,
+        "energy_scope": ["gpu"] * n,
+        "flags": [[] for _ in range(n)],
+    }
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_serving_writes_follow_the_run_write_sequence(store_path):
+    # write_serving and write_run share one write sequence: idempotent by source hash,
+    # a resumed run adds only new rows and recounts them, a failed insert leaves no run
+    store = Store(store_path)
+    run = RunRecord("serve-1", "serve", "shard", "h1")
+    assert store.write_serving(run, _serving()).inserted_measurements == 2
+    again = store.write_serving(RunRecord("serve-2", "serve", "copy", "h1"), _serving())
+    assert again.already_present and again.inserted_measurements == 0
+    more = store.write_serving(run, _serving(("c2", "c3")), skip_existing_rows=True)
+    assert (more.inserted_measurements, more.already_present) == (1, True)
+    assert int(store.runs()["n_measurements"].iloc[0]) == 3
+    with pytest.raises(StoreError, match="writing run serve-3"):
+        store.write_serving(
+            RunRecord("serve-3", "serve", "bad", "h3"), _serving(mean_batch=["x", "y"])
+        )
+    assert list(store.runs()["run_id"]) == ["serve-1"] and len(store.serving()) == 3

@@ -129,6 +129,52 @@ def test_bad_input_exits_2(store, tmp_path):
     assert done.returncode == 2 and "--pue" in done.stderr
 
 
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--itl-p90-ms", "0"),
+        ("--idle-power-w", "inf"),
+        ("--horizon-s", "inf"),
+        ("--carbon-g-per-kwh", "inf"),
+        ("--price-per-kwh", "nan"),
+        ("--pue", "inf"),
+    ],
+)
+def test_out_of_range_or_non_finite_numbers_exit_2_naming_the_option(
+    store, workload, option, value
+):
+    done = _run(
+        "--db", store, "--workload", workload, "--model", "Qwen/Qwen3-8B", "--system", "H100",
+        option, value,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: {option} must be a finite number")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_system_without_a_safe_idle_figure_asks_for_one(tmp_path, workload):
+    path = tmp_path / "l4.duckdb"
+    Store(path).write_serving(
+        RunRecord("serve-l4", "serve", "test rows"), serving_rows(system="NVIDIA L4")
+    )
+    args = (
+        "--db",
+        path,
+        "--workload",
+        workload,
+        "--model",
+        "Qwen/Qwen3-8B",
+        "--system",
+        "NVIDIA L4",
+    )
+    done = _run(*args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: ") and "--idle-power-w" in done.stderr
+    given = _run(*args, "--idle-power-w", "16", "--json")
+    assert given.returncode == 0, given.stderr
+    assert json.loads(given.stdout)["idle_power_w"] == 16.0
+
+
 def test_mlenergy_import_then_estimate(shared_reference_dir, tmp_path, workload):
     tasks = shared_reference_dir.parent / "mlenergy-v3" / "tasks" / "lm-arena-chat.json"
     if not tasks.exists():

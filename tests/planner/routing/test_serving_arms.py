@@ -132,6 +132,29 @@ def test_idle_energy_is_idle_power_times_gpus_times_the_time_not_busy(chat_h100)
     assert plan.total_energy_j == pytest.approx(plan.energy_j + expected)
 
 
+def test_a_plan_busier_than_its_gpus_warns_with_the_excess(chat_h100):
+    # one GPU for 3.6 s cannot serve 100 queries: idle is floored at 0 for H100, and the
+    # plan's warnings name the system and by how many GPU-hours it overran
+    from planner.routing.plan import make_plan
+
+    fl = fleet(devices=1, window_h=0.001)
+    arms = build_serving_arms(chat_h100, fl)
+    data = PlanData(arms, workload(100), fl)
+    alloc = np.zeros((len(data.count), len(arms)))
+    alloc[:, 0] = data.count  # everything on the first arm, capacity or not
+    plan = make_plan(data, alloc, name="overrun", status="test")
+    row = plan.idle.iloc[0]
+    excess_h = row["busy_gpu_hours"] - 1 * 0.001
+    assert excess_h > 0 and row["idle_energy_j"] == 0.0
+    (said,) = [w for w in plan.warnings if w.startswith("H100: the plan keeps its GPUs busy")]
+    assert f"{excess_h:.3g} GPU-hours more than its 1 GPUs x 0.001 h window" in said
+    # within its GPUs, no such warning
+    roomy = fleet(devices=64, window_h=24.0)
+    data = PlanData(build_serving_arms(chat_h100, roomy), workload(100), roomy)
+    plan = make_plan(data, alloc, name="fits", status="test")
+    assert not any("GPU-hours more than" in w for w in plan.warnings)
+
+
 def test_without_a_device_count_idle_counts_the_fewest_whole_instances(chat_h100):
     wl = workload(100)
     fl = fleet(devices=None, window_h=1.0)
@@ -220,3 +243,31 @@ def test_the_summary_json_carries_active_and_idle_energy_apart(chat_h100):
     assert {a["operating_point"] for a in payload["plan"]["arms"]} == {
         a.operating_point for a in arms
     }
+
+
+def test_a_system_without_a_safe_idle_figure_is_planned_with_its_idle_not_counted():
+    import pandas as pd
+
+    from planner.routing.arms import build_serving_arms
+    from planner.serving.catalogue import serving_arms
+
+    rows = pd.DataFrame(
+        {
+            "row_key": ["a", "b", "c"],
+            "model": "meta-llama/Llama-3.1-8B-Instruct",
+            "system": "L4",
+            "n_gpus": 1,
+            "weight_precision": "bfloat16",
+            "engine": "vllm",
+            "task": "chat",
+            "mean_batch": [1.0, 8.0, 32.0],
+            "energy_per_output_token_j": [2.0, 0.5, 0.2],
+            "output_throughput_tps": [40.0, 250.0, 700.0],
+            "itl_ms_p90": [25.0, 32.0, 45.0],
+            "energy_source": "nvml",
+            "energy_scope": "gpu",
+        }
+    )
+    arms = build_serving_arms(serving_arms(rows))
+    assert len(arms) == 1 and arms[0].idle_power_w is None
+    assert any("idle energy of L4 is not counted" in n for n in arms.notices)

@@ -70,6 +70,25 @@ def test_arms_load_fitted_with_their_source_and_caveats():
         assert top.energy_per_token_j > 0 and top.throughput_tps > 0
 
 
+def test_embedded_arms_carry_the_words_serving_arms_gives_the_same_rows():
+    from planner.serving.catalogue import serving_arms
+
+    catalogue = read_embedded()
+    rows = catalogue.rows[catalogue.rows["model"] == "Qwen/Qwen3-8B"]
+    embedded = {a.setup: a for a in load_embedded_serving() if a.setup.model == "Qwen/Qwen3-8B"}
+    fitted = serving_arms(rows)
+    assert fitted and set(embedded) == {a.setup for a in fitted}
+    for arm in fitted:
+        other = embedded[arm.setup]
+        assert (other.source, other.energy_scope, other.caveats, other.n_points) == (
+            arm.source,
+            arm.energy_scope,
+            arm.caveats,
+            arm.n_points,
+        )
+        assert other.model.batches_ == pytest.approx(arm.model.batches_)
+
+
 def test_a_bad_file_is_named(tmp_path):
     bad = tmp_path / "serving.json"
     bad.write_text("{not json")

@@ -135,7 +135,10 @@ def test_back_to_back_at_the_best_batch(arm, tmp_path):
     est = estimate(_workload(tmp_path, np.full(n, tout)), arm, devices=instances, max_batch=batch)
     op = arm.model.predict(float(batch))
     assert est.mode == "back-to-back"
-    assert any(f"no arrival times: served back to back at batch {batch}" in w for w in est.warnings)
+    assert any(
+        f"no arrival times: served back to back at up to batch {batch}" in w for w in est.warnings
+    )
+    assert est.realised_energy_per_token_j == pytest.approx(op.energy_per_token_j, rel=1e-9)
     assert est.duration_s == pytest.approx(n * tout / (instances * op.throughput_tps))
     assert est.active_energy_j == pytest.approx(n * tout * op.energy_per_token_j, rel=1e-9)
     assert est.idle_energy_j == pytest.approx(0.0, abs=1e-6)
@@ -143,6 +146,60 @@ def test_back_to_back_at_the_best_batch(arm, tmp_path):
     assert est.itl_ms_p90 == pytest.approx(op.itl_ms_p90, rel=1e-6)
     assert est.operating_point["energy_per_token_j"] == pytest.approx(op.energy_per_token_j)
     assert est.co2e_kg is None and est.cost is None  # the facility gives neither
+
+
+def test_back_to_back_below_the_cap_says_the_batch_it_realised(arm, tmp_path):
+    # two requests never fill a cap of 64: the words say "up to", and the realised batch
+    # and energy per token are reported beside the cap's operating point
+    est = estimate(_workload(tmp_path, [300, 300]), arm, max_batch=64)
+    two = arm.model.predict(2.0)
+    (said,) = [w for w in est.warnings if w.startswith("no arrival times")]
+    assert "served back to back at up to batch 64" in said
+    assert est.mean_batch == pytest.approx(2.0)
+    assert f"realised mean batch {est.mean_batch:.3g}" in said
+    assert est.realised_energy_per_token_j == pytest.approx(two.energy_per_token_j, rel=1e-6)
+    assert est.realised_energy_per_token_j > 2 * est.operating_point["energy_per_token_j"]
+    assert est.to_json()["realised_energy_per_token_j"] == est.realised_energy_per_token_j
+
+
+def test_extrapolated_share_is_a_readable_percentage(tmp_path):
+    # measured from batch 8 up; two requests run at batches 1-2 only: all busy time is
+    # extrapolated, which reads 100%, not 1e+02%
+    rows = serving_rows()
+    (arm,) = serving_arms(rows[rows["mean_batch"] >= 8].reset_index(drop=True))
+    est = estimate(_workload(tmp_path, [300, 300]), arm, max_batch=2)
+    (said,) = [w for w in est.warnings if "outside the measured range" in w]
+    assert said.startswith("100% of busy time"), said
+
+
+def test_non_finite_or_out_of_range_settings_are_refused(arm, tmp_path):
+    workload = _workload(tmp_path, [100, 200])
+    inf = float("inf")
+    cases = [
+        ({"horizon_s": inf}, "horizon"),
+        ({"facility": Facility(carbon_g_per_kwh=inf)}, "carbon intensity"),
+        ({"facility": Facility(price_per_kwh=float("nan"))}, "price per kWh"),
+        ({"facility": Facility(pue=inf)}, "PUE"),
+        ({"idle_power": (inf, "given")}, "idle power"),
+        ({"itl_ms_p90_max": 0.0}, "p90 ITL target"),
+    ]
+    for kwargs, named in cases:
+        with pytest.raises(EstimateError, match=named):
+            estimate(workload, arm, **kwargs)
+
+
+def test_a_model_error_becomes_an_estimate_error(tmp_path):
+    rows = serving_rows()
+    rows["itl_ms_p90"] = None  # a setup with no p90 ITL cannot be held to a target
+    (arm,) = serving_arms(rows)
+    with pytest.raises(EstimateError, match="no p90 ITL"):
+        estimate(_workload(tmp_path, [100]), arm, itl_ms_p90_max=50.0)
+
+
+def test_a_system_without_a_safe_idle_figure_is_an_estimate_error(tmp_path):
+    (arm,) = serving_arms(serving_rows(system="NVIDIA L4"))
+    with pytest.raises(EstimateError, match="72 W.*--idle-power-w"):
+        estimate(_workload(tmp_path, [100]), arm)
 
 
 def test_back_to_back_tail_is_idle(arm, tmp_path):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from measure.importers.mlenergy import CITATION
 from measure.store import RunRecord, Store
 from planner.serving.idle import (
     DEFAULT_IDLE_POWER_W,
     NEAREST_DOCUMENTED_KIND,
+    TDP_W,
+    IdlePowerError,
     gpu_kind,
     idle_power,
     idle_power_w,
@@ -23,10 +26,13 @@ def test_every_default_is_sourced_and_physical():
     assert set(NEAREST_DOCUMENTED_KIND.values()) <= set(DEFAULT_IDLE_POWER_W)
 
 
-def test_h100_default_is_the_mlenergy_readme_range():
+def test_h100_default_is_the_reference_notes_range_cited_as_a_note():
     power, source = idle_power_w("H100")
     assert 70 <= power <= 120
-    assert "ML.ENERGY" in source and "70-120 W" in source
+    assert "70-120 W" in source and "mlenergy-v3/README.md" in source
+    # the sentence is the project's notes, not ML.ENERGY's: the source says so, and names
+    # the data it sits beside by the importer's one citation
+    assert "not a measurement" in source and CITATION in source
     found = idle_power("NVIDIA H100 80GB HBM3")
     assert (found.kind, found.warning) == ("documented", None)
 
@@ -37,8 +43,25 @@ def test_undocumented_kind_uses_the_nearest_with_a_warning_naming_both():
     assert found.power_w == DEFAULT_IDLE_POWER_W["H100"][0]
     assert "H200" in found.warning and "H100" in found.warning
     assert "--idle-power-w" in found.warning
-    unknown = idle_power("argonne-swing")
-    assert unknown.kind == "nearest" and "argonne-swing" in unknown.warning
+
+
+def test_no_stand_in_where_it_could_exceed_the_kinds_power():
+    stand_in = DEFAULT_IDLE_POWER_W["H100"][0]
+    for kind in NEAREST_DOCUMENTED_KIND:
+        # a borrowed figure is never a larger share of a kind's TDP than of the H100's
+        assert TDP_W[kind] >= TDP_W["H100"] > stand_in, kind
+    assert "L4" not in NEAREST_DOCUMENTED_KIND and "A10" not in NEAREST_DOCUMENTED_KIND
+    with pytest.raises(IdlePowerError, match=r"L4.*TDP, 72 W.*--idle-power-w"):
+        idle_power("NVIDIA L4")
+    with pytest.raises(IdlePowerError, match=r"A10\b.*150 W"):
+        idle_power("NVIDIA A10")
+    with pytest.raises(IdlePowerError, match="argonne-swing.*not recognised"):
+        idle_power("argonne-swing")
+    # the caller's figure is always taken, if it is a finite number of watts
+    assert idle_power("NVIDIA L4", override_w=16.0).power_w == 16.0
+    for bad in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(IdlePowerError, match="finite number of watts"):
+            idle_power("H100", override_w=bad)
 
 
 def test_gpu_kind_reads_the_longest_name():
