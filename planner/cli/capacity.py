@@ -192,15 +192,19 @@ def _plan(args):
     price = _price(args.gpu_hour_price)
     profile = _profile(args, args.slot_minutes * 60.0)
     store = Store(args.db)
-    if not store.exists():
-        raise UserError(f"store {store.path} does not exist: import serving measurements first")
-    rows = store.serving()
-    if len(rows) == 0:
-        raise UserError(
-            f"store {store.path} has no serving measurements: import ML.ENERGY files with "
-            "`python -m measure import FILE.json` or measure with `python -m measure serve`"
-        )
+    rows = store.serving() if store.exists() else None
     notes = []
+    if rows is None or len(rows) == 0:
+        # as `planner plan` falls back to the reference catalogue: a first run plans at once
+        from planner.serving.embedded import read_embedded
+
+        embedded = read_embedded()
+        rows = embedded.rows
+        notes.append(
+            f"no serving measurements in {store.path}: planned on the embedded catalogue "
+            f"({embedded.citation}); import files with `python -m measure import FILE.json` "
+            "or measure with `python -m measure serve` to plan on your own"
+        )
     tasks = args.serving_task
     if not tasks and rows["task"].nunique() > 1:
         top = rows["task"].value_counts().index[0]

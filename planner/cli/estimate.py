@@ -160,15 +160,24 @@ def _estimate(args):
             )
     try:
         store = Store(args.db if args.db is not None else DEFAULT_DB_PATH)
-        if args.db is not None and not store.exists():
-            raise _Refused(f"no store at {args.db}", 2)
         workload = load_workload(args.workload)
+        rows = store.serving(include_flagged=False) if store.exists() else None
+        if rows is None or len(rows) == 0:
+            # as `planner plan` falls back to the reference catalogue: estimate at once
+            from planner.serving.embedded import read_embedded
+
+            rows = read_embedded().rows
+            chosen_from = "the embedded ML.ENERGY catalogue (the store has no serving rows)"
+        else:
+            chosen_from = ""
         # choose the setup on the rows, then fit only its model
-        groups = group_setups(store.serving(include_flagged=False))
+        groups = group_setups(rows)
         setups = {setup: int(rows["mean_batch"].nunique()) for setup, rows in groups.items()}
         setup, chosen = choose_setup(
             setups, args.model, args.system, task=args.task, gpus=args.gpus_per_instance
         )
+        if chosen_from:
+            chosen = f"{chosen}; from {chosen_from}" if chosen else f"from {chosen_from}"
         (arm,) = serving_arms(groups[setup])
         idle = idle_power(arm.setup.system, store, override_w=args.idle_power_w)
         facility = Facility(

@@ -94,8 +94,14 @@ def test_infeasible_target_and_bad_input_are_one_line(db, tmp_path, capsys):
     code, _, err = _run(capsys, "--db", db, "--synthetic", "poisson:1", "--zeta", 0.5,
                         "--fleet", tmp_path / "missing.toml")  # fmt: skip
     assert code == 2 and err.count("\n") == 1
-    code, _, err = _run(capsys, "--db", tmp_path / "none.duckdb", "--synthetic", "poisson:1")
-    assert code == 2 and "does not exist" in err
+    # a store without serving rows plans on the embedded ML.ENERGY catalogue, and says so
+    code, out, err = _run(
+        capsys, "--db", tmp_path / "none.duckdb", "--synthetic", "poisson:1", "--hours", 2, "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert any("embedded catalogue" in w and "ML.ENERGY" in w for w in data["totals"]["warnings"])
+    assert data["totals"]["energy_j"] > 0
 
 
 @pytest.mark.parametrize("price", ["-2", "H100=-1", "inf", "H100=nan", "cheap"])

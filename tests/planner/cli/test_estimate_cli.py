@@ -122,7 +122,7 @@ def test_bad_input_exits_2(store, tmp_path):
         "--db", tmp_path / "none.duckdb", "--workload", tmp_path / "x.csv", "--model", "M",
         "--system", "S",
     )  # fmt: skip
-    assert done.returncode == 2 and "no store" in done.stderr
+    assert done.returncode == 2 and "x.csv" in done.stderr  # the workload, not the store
     done = _run(
         "--db", store, "--workload", "x.csv", "--model", "M", "--system", "S", "--pue", "0.5"
     )
@@ -196,3 +196,15 @@ def test_mlenergy_import_then_estimate(shared_reference_dir, tmp_path, workload)
     assert out["gpus"] == 1 and out["energy_j"] > out["active_energy_j"] > 0
     assert out["itl_ms_p90"] > 0
     assert any("prefill" in c for c in out["caveats"])
+
+
+def test_a_store_without_serving_rows_estimates_on_the_embedded_catalogue(tmp_path, workload):
+    done = _run(
+        "--db", tmp_path / "empty.duckdb", "--workload", workload, "--model", "Qwen/Qwen3-8B",
+        "--system", "H100", "--devices", "1", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert "embedded ML.ENERGY catalogue" in out["chosen"]
+    assert out["source"].startswith("imported: ML.ENERGY Leaderboard v3")
+    assert out["active_energy_j"] > 0
