@@ -8,6 +8,8 @@ do not (``python -m measure meters``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from measure.meters.base import (
     CompositeMeter,
     EnergyMeter,
@@ -37,6 +39,7 @@ __all__ = [
     "DEFAULT_WATTS_PER_CORE",
     "METER_NAMES",
     "build_meter",
+    "named_meters",
     "probe_all",
     "parse_meter_spec",
 ]
@@ -81,14 +84,18 @@ def build_meter(
             )
         meters.append(_try(RaplMeter) or EstimateMeter(watts_per_core))
     else:
-        for name in names:
-            if name == "nvml":
-                meters.append(NvmlMeter(gpu_indices))
-            elif name == "rapl":
-                meters.append(RaplMeter())
-            else:
-                meters.append(EstimateMeter(watts_per_core))
+        meters = named_meters(names, gpu_indices, lambda: EstimateMeter(watts_per_core))
     return CompositeMeter(meters)
+
+
+def named_meters(
+    names: list[str], gpu_indices: list[int] | None, estimate: Callable[[], EnergyMeter]
+) -> list[EnergyMeter]:
+    """The meters ``parse_meter_spec`` named, in order; each must work (else
+    :class:`MeterUnavailable`).  ``estimate`` makes the caller's CPU estimate (a sweep
+    estimates its own process, ``measure serve`` the server's)."""
+    makers = {"nvml": lambda: NvmlMeter(gpu_indices), "rapl": RaplMeter, "estimate": estimate}
+    return [makers[name]() for name in names]
 
 
 def _try(factory) -> EnergyMeter | None:

@@ -20,6 +20,7 @@ from measure.meters import (
     MeterUnavailable,
     NvmlMeter,
     RaplMeter,
+    named_meters,
     parse_meter_spec,
 )
 from measure.serve.client import Endpoint
@@ -139,19 +140,17 @@ def serve_meter(
                 "run on the server's host, or pass --server-pid for the CPU-time estimate",
             )
     else:
-        for name in names:
-            if name == "nvml":
-                meters.append(NvmlMeter(gpu_indices))
-            elif name == "rapl":
-                meters.append(RaplMeter())
-            else:
-                if server_pid is None:
-                    raise MeterUnavailable(
-                        "estimate",
-                        "the server's process is unknown (not a local port we can see)",
-                        "pass --server-pid",
-                    )
-                meters.append(ServerCpuEstimateMeter(server_pid, watts_per_core))
+
+        def estimate() -> EnergyMeter:
+            if server_pid is None:
+                raise MeterUnavailable(
+                    "estimate",
+                    "the server's process is unknown (not a local port we can see)",
+                    "pass --server-pid",
+                )
+            return ServerCpuEstimateMeter(server_pid, watts_per_core)
+
+        meters = named_meters(names, gpu_indices, estimate)
     return CompositeMeter(meters)
 
 

@@ -27,7 +27,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import socket
 import sys
 import time
@@ -61,11 +60,11 @@ from measure.serve.shards import (
     ServeShard,
     ShardWriter,
     ingest_serve_shard,
-    is_serve_shard,
     read_serve_shard,
 )
 from measure.store import Store, StoreError
 from measure.sweep.session import StopFlag
+from measure.sweep.shards import ingest_or_keep, shard_target, slug
 
 KNOWN_ENGINES = ("vllm", "sglang", "tgi", "text-generation-inference", "llama.cpp", "ollama")
 # The settings a resumed run must share with its shard.
@@ -280,42 +279,21 @@ def _shard_target(
     config: ServeConfig, shard_dir: Path, model: str
 ) -> tuple[Path, ServeShard | None]:
     digest = config.config_hash()
-    if config.run_id:
-        path = shard_dir / f"{_slug(config.run_id)}.jsonl"
-        if not path.exists() or b"\n" not in path.read_bytes()[: 1 << 20]:
-            return path, None
-        if not config.resume:
-            raise ServeConfigError(
-                f"shard {path} exists already: pass --resume to continue it, or choose "
-                "another run id"
-            )
-        shard = read_serve_shard(path)
-        if shard.header.get("config_hash") != digest:
-            raise ServeConfigError(
-                f"shard {path} was made with other settings; resume with the same ones"
-            )
-        return path, shard
-    if config.resume:
-        matches = [
-            read_serve_shard(p)
-            for p in sorted(shard_dir.glob("*.jsonl"))
-            if is_serve_shard(p) and _header_hash(p) == digest
-        ]
-        matches.sort(key=lambda s: (not s.complete, s.header.get("started_at", "")))
-        if matches:
-            return matches[-1].path, matches[-1]
-        print(
-            f"measure serve: no run with these settings in {shard_dir}; starting a new one",
-            file=sys.stderr,
-        )
+    target = shard_target(
+        shard_dir,
+        config.run_id,
+        digest,
+        config.resume,
+        read_serve_shard,
+        error=ServeConfigError,
+        tool="measure serve",
+        kind=KIND,
+    )
+    if target is not None:
+        return target
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    run_id = f"serve-{_slug(Path(model).name)}-{digest[:8]}-{stamp}-{os.urandom(2).hex()}"
+    run_id = f"serve-{slug(Path(model).name)}-{digest[:8]}-{stamp}-{os.urandom(2).hex()}"
     return shard_dir / f"{run_id}.jsonl", None
-
-
-def _header_hash(path: Path) -> str | None:
-    with open(path, encoding="utf-8") as handle:
-        return json.loads(handle.readline()).get("config_hash")
 
 
 class ServeSession:
@@ -584,16 +562,10 @@ class ServeSession:
         shard = read_serve_shard(self.shard_path)
         if not self.config.ingest or not shard.levels:
             return shard
-        try:
-            ingest_serve_shard(shard, self.store)
-            self.store_behind = False
-        except (StoreError, OSError) as exc:
-            self.store_behind = True
-            print(
-                f"measure serve: could not update the store ({exc}); the shard "
-                f"{self.shard_path} keeps every level",
-                file=sys.stderr,
-            )
+        error = ingest_or_keep(
+            lambda: ingest_serve_shard(shard, self.store), self.shard_path, "measure serve", "level"
+        )
+        self.store_behind = error is not None
         return shard
 
     def _rows_in_store(self, run_id: str) -> int:
@@ -679,7 +651,3 @@ def _summary(row: dict) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "x"

@@ -19,7 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from measure.store import SERVING_COLUMNS, RunRecord, Store, WriteResult
-from measure.sweep.shards import ShardError, ShardWriter
+from measure.sweep.shards import (
+    ShardError,
+    ShardRun,
+    ShardWriter,
+    read_records,
+)
 
 FORMAT_VERSION = 1
 KIND = "serve"
@@ -37,7 +42,7 @@ __all__ = [
 
 
 @dataclass
-class ServeShard:
+class ServeShard(ShardRun):
     path: Path
     header: dict
     levels: list[dict] = field(default_factory=list)  # each with "_line"
@@ -46,14 +51,6 @@ class ServeShard:
     idle: dict | None = None  # the idle record: the meter's whole figure, source and scope
     finished_at: str | None = None
     torn_tail: bool = False
-
-    @property
-    def run_id(self) -> str:
-        return self.header["run_id"]
-
-    @property
-    def complete(self) -> bool:
-        return self.finished_at is not None
 
     @property
     def done_keys(self) -> set[str]:
@@ -73,19 +70,9 @@ def is_serve_shard(path: Path | str) -> bool:
 def read_serve_shard(path: Path | str) -> ServeShard:
     """Parse a shard; a torn last line is ignored, any other bad line raises ShardError."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShardError(path, None, f"cannot read shard: {exc}") from exc
-    torn = lines[-1] != ""
+    records, torn = read_records(path)
     shard: ServeShard | None = None
-    for number, text in enumerate(lines[:-1], start=1):
-        try:
-            record = json.loads(text)
-            if not isinstance(record, dict) or "type" not in record:
-                raise ValueError("not a shard record")
-        except ValueError as exc:
-            raise ShardError(path, number, f"malformed record ({exc})") from None
+    for number, record in records:
         kind = record["type"]
         if shard is None:
             if kind != "header" or record.get("kind") != KIND:
@@ -115,22 +102,13 @@ def read_serve_shard(path: Path | str) -> ServeShard:
 
 def shard_frames(shard: ServeShard) -> tuple[RunRecord, pd.DataFrame]:
     header = shard.header
-    run = RunRecord(
-        run_id=shard.run_id,
-        kind=KIND,
-        source=f"measure serve shard {shard.path.name}",
-        system=header.get("system"),
-        host=header["provenance"].get("client_host"),
-        started_at=_ts(header.get("started_at")),
-        finished_at=_ts(shard.finished_at),
-        provenance={
-            **header["provenance"],
-            "config": header["config"],
-            "config_hash": header.get("config_hash"),
-            "shard": str(shard.path),
-            "idle_power_w": shard.idle_power_w,
-            "idle": shard.idle,
-        },
+    run = shard.run_record(
+        KIND,
+        f"measure serve shard {shard.path.name}",
+        header.get("system"),
+        header["provenance"].get("client_host"),
+        idle_power_w=shard.idle_power_w,
+        idle=shard.idle,
     )
     records = []
     for row in shard.levels:
@@ -151,7 +129,3 @@ def ingest_serve_shard(shard: ServeShard | Path | str, store: Store) -> WriteRes
         shard = read_serve_shard(shard)
     run, rows = shard_frames(shard)
     return store.write_serving(run, rows, skip_existing_rows=True)
-
-
-def _ts(value) -> pd.Timestamp | None:
-    return pd.Timestamp(value) if value else None

@@ -18,10 +18,7 @@ configuration.  Ctrl-C stops after the trial in flight.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +29,7 @@ from measure.paths import DEFAULT_SHARD_DIR
 from measure.store import Store
 from measure.sweep.config import SweepConfig, SweepError, SweepResult
 from measure.sweep.session import StopFlag, SweepRun
-from measure.sweep.shards import Shard, read_shard
+from measure.sweep.shards import Shard, latest_shard, read_shard, shard_target, slug
 
 
 def run_sweep(
@@ -69,17 +66,7 @@ def run_sweep(
 
 def find_resumable(shard_dir: Path, config_hash: str) -> Shard | None:
     """The latest shard in ``shard_dir`` with this configuration, unfinished ones first."""
-    matches = []
-    for path in sorted(Path(shard_dir).glob("*.jsonl")):
-        try:
-            with open(path, encoding="utf-8") as handle:
-                header = json.loads(handle.readline())
-        except (OSError, ValueError):
-            continue
-        if isinstance(header, dict) and header.get("config_hash") == config_hash:
-            matches.append(read_shard(path))
-    matches.sort(key=lambda s: (not s.complete, s.header.get("started_at", "")))
-    return matches[-1] if matches else None
+    return latest_shard(shard_dir, config_hash, read_shard)
 
 
 def _check_writable(folder: Path, what: str) -> None:
@@ -93,37 +80,20 @@ def _check_writable(folder: Path, what: str) -> None:
 def _shard_target(config: SweepConfig, shard_dir: Path) -> tuple[Path, Shard | None]:
     """The shard this session writes to, and the run so far when it continues one."""
     digest = config.config_hash()
-    if config.run_id:
-        path = shard_dir / f"{_slug(config.run_id)}.jsonl"
-        if not path.exists() or b"\n" not in path.read_bytes()[: 1 << 20]:
-            return path, None  # absent, or killed before its header was complete
-        if not config.resume:
-            raise SweepError(
-                f"shard {path} exists already: pass resume (--resume) to continue "
-                "it, or choose another run id"
-            )
-        shard = read_shard(path)
-        if shard.header.get("config_hash") != digest:
-            raise SweepError(
-                f"shard {path} was made with another configuration "
-                f"({shard.header.get('config')}); resume with the same settings"
-            )
-        return path, shard
-    if config.resume:
-        shard = find_resumable(shard_dir, digest)
-        if shard is not None:
-            return shard.path, shard
-        print(
-            f"measure sweep: no shard with this configuration in {shard_dir}; starting a new run",
-            file=sys.stderr,
-        )
+    target = shard_target(
+        shard_dir,
+        config.run_id,
+        digest,
+        config.resume,
+        read_shard,
+        error=SweepError,
+        tool="measure sweep",
+    )
+    if target is not None:
+        return target
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_id = (
-        f"sweep-{_slug(config.model_name or Path(config.model).name)}-"
-        f"{_slug(config.system)}-{digest[:8]}-{stamp}-{os.urandom(2).hex()}"
+        f"sweep-{slug(config.model_name or Path(config.model).name)}-"
+        f"{slug(config.system)}-{digest[:8]}-{stamp}-{os.urandom(2).hex()}"
     )
     return shard_dir / f"{run_id}.jsonl", None
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "x"

@@ -39,7 +39,14 @@ from measure.sweep.config import (
     grid_order,
     runtime_ci_halfwidth_s,
 )
-from measure.sweep.shards import FORMAT_VERSION, Shard, ShardWriter, ingest_shard, read_shard
+from measure.sweep.shards import (
+    FORMAT_VERSION,
+    Shard,
+    ShardWriter,
+    ingest_or_keep,
+    ingest_shard,
+    read_shard,
+)
 
 
 class StopFlag:
@@ -381,23 +388,17 @@ class SweepRun:
         if not self.config.ingest:
             return shard
         done_trials, done_startup = self._ingested
-        try:
-            ingest_shard(
-                replace(
-                    shard, trials=shard.trials[done_trials:], startup=shard.startup[done_startup:]
-                ),
-                self.store,
-            )
+        new_rows = replace(
+            shard, trials=shard.trials[done_trials:], startup=shard.startup[done_startup:]
+        )
+        error = ingest_or_keep(
+            lambda: ingest_shard(new_rows, self.store), self.shard_path, "measure sweep", "trial"
+        )
+        self._store_behind = error is not None
+        if error is None:
             self._ingested = (len(shard.trials), len(shard.startup))
-            self._store_behind = False
-        except (StoreError, OSError) as exc:  # the shard keeps everything: a merge adds it
-            self.ingest_errors.append(str(exc))
-            self._store_behind = True
-            print(
-                f"measure sweep: could not update the store yet ({exc}); the shard "
-                f"{self.shard_path} keeps every trial",
-                file=sys.stderr,
-            )
+        else:
+            self.ingest_errors.append(error)
         return shard
 
     def _rows_in_store(self, run_id: str) -> int:

@@ -20,12 +20,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from measure.store import MEASUREMENT_COLUMNS, STARTUP_COLUMNS, RunRecord, Store, WriteResult
+from measure.store import (
+    MEASUREMENT_COLUMNS,
+    STARTUP_COLUMNS,
+    RunRecord,
+    Store,
+    StoreError,
+    WriteResult,
+)
 
 FORMAT_VERSION = 1
 
@@ -71,16 +81,12 @@ class ShardWriter:
         self.close()
 
 
-@dataclass
-class Shard:
+class ShardRun:
+    """What every kind of shard says of its run (a sweep's here, ``measure serve``'s too)."""
+
     path: Path
     header: dict
-    trials: list[dict] = field(default_factory=list)  # each with "_line"
-    startup: list[dict] = field(default_factory=list)
-    cells: dict[tuple[int, int], dict] = field(default_factory=dict)
-    sessions: int = 1
-    finished_at: str | None = None
-    torn_tail: bool = False
+    finished_at: str | None
 
     @property
     def run_id(self) -> str:
@@ -90,18 +96,61 @@ class Shard:
     def complete(self) -> bool:
         return self.finished_at is not None
 
+    def run_record(
+        self, kind: str, source: str, system: str | None, host: str | None, **provenance
+    ) -> RunRecord:
+        """The store's run of this shard: its header's provenance, config and config hash,
+        the shard's path, then ``provenance``."""
+        header = self.header
+        return RunRecord(
+            run_id=self.run_id,
+            kind=kind,
+            source=source,
+            system=system,
+            host=host,
+            started_at=shard_time(header.get("started_at")),
+            finished_at=shard_time(self.finished_at),
+            provenance={
+                **header["provenance"],
+                "config": header["config"],
+                "config_hash": header.get("config_hash"),
+                "shard": str(self.path),
+                **provenance,
+            },
+        )
+
+
+@dataclass
+class Shard(ShardRun):
+    path: Path
+    header: dict
+    trials: list[dict] = field(default_factory=list)  # each with "_line"
+    startup: list[dict] = field(default_factory=list)
+    cells: dict[tuple[int, int], dict] = field(default_factory=dict)
+    sessions: int = 1
+    finished_at: str | None = None
+    torn_tail: bool = False
+
 
 def read_shard(path: Path | str) -> Shard:
     """Parse a shard; a torn last line is ignored, any other bad line raises ShardError."""
     path = Path(path)
+    records, torn = read_records(path)
+    return _assemble(path, records, torn)
+
+
+def read_records(path: Path) -> tuple[list[tuple[int, dict]], bool]:
+    """A shard file's records with their 1-based line numbers, and whether its last line is
+    torn (``measure serve`` shards are read here too): the newline is each record's commit
+    mark, so a last line without one is left out; any other line that is not a JSON object
+    with a ``type`` raises ShardError."""
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise ShardError(path, None, f"cannot read shard: {exc}") from exc
     torn = lines[-1] != ""  # no final newline: the last write was cut short
-    body = lines[:-1]  # the newline is each record's commit mark
     records = []
-    for number, text in enumerate(body, start=1):
+    for number, text in enumerate(lines[:-1], start=1):
         try:
             record = json.loads(text, parse_constant=_refuse_constant)
             if not isinstance(record, dict) or "type" not in record:
@@ -109,11 +158,11 @@ def read_shard(path: Path | str) -> Shard:
         except ValueError as exc:
             raise ShardError(path, number, f"malformed record ({exc})") from None
         records.append((number, record))
-    return _assemble(path, records, torn)
+    return records, torn
 
 
 def _refuse_constant(name: str):
-    """NaN and Infinity are no measurement: a shard written by a sweep never holds them."""
+    """NaN and Infinity are no measurement: the writer (``allow_nan=False``) never writes them."""
     raise ValueError(f"a non-finite number ({name})")
 
 
@@ -147,20 +196,11 @@ def _assemble(path: Path, records: list[tuple[int, dict]], torn: bool) -> Shard:
 def shard_frames(shard: Shard) -> tuple[RunRecord, pd.DataFrame, pd.DataFrame]:
     """The run record and the store frames for a shard's rows."""
     header = shard.header
-    run = RunRecord(
-        run_id=shard.run_id,
-        kind="sweep",
-        source=f"sweep shard {shard.path.name}",
-        system=header["config"].get("system"),
-        host=header["provenance"].get("host"),
-        started_at=_ts(header.get("started_at")),
-        finished_at=_ts(shard.finished_at),
-        provenance={
-            **header["provenance"],
-            "config": header["config"],
-            "config_hash": header.get("config_hash"),
-            "shard": str(shard.path),
-        },
+    run = shard.run_record(
+        "sweep",
+        f"sweep shard {shard.path.name}",
+        header["config"].get("system"),
+        header["provenance"].get("host"),
     )
     return (
         run,
@@ -190,7 +230,98 @@ def ingest_shard(shard: Shard | Path | str, store: Store) -> WriteResult:
     return store.write_run(run, measurements, startup, skip_existing_rows=True)
 
 
-def _ts(value) -> pd.Timestamp | None:
+def shard_target(
+    shard_dir: Path,
+    run_id: str | None,
+    digest: str,
+    resume: bool,
+    read: Callable[[Path], ShardRun],
+    *,
+    error: type[Exception],
+    tool: str,
+    kind: str | None = None,
+) -> tuple[Path, ShardRun | None] | None:
+    """The shard a session writes to and the run so far when it continues one (``measure
+    sweep`` and ``measure serve`` alike); None when a new run starts and the caller names it.
+
+    A named run (``run_id``) resumes only when asked and only with the settings it was made
+    with (``digest``, the config hash in its header); otherwise ``error`` says so.  Resuming
+    without a name takes the latest shard of that ``kind`` with these settings."""
+    if run_id:
+        path = shard_dir / f"{slug(run_id)}.jsonl"
+        if not path.exists() or b"\n" not in path.read_bytes()[: 1 << 20]:
+            return path, None  # absent, or killed before its header was complete
+        if not resume:
+            raise error(
+                f"shard {path} exists already: pass resume (--resume) to continue "
+                "it, or choose another run id"
+            )
+        shard = read(path)
+        if shard.header.get("config_hash") != digest:
+            raise error(
+                f"shard {path} was made with another configuration "
+                f"({shard.header.get('config')}); resume with the same settings"
+            )
+        return path, shard
+    if resume:
+        shard = latest_shard(shard_dir, digest, read, kind)
+        if shard is not None:
+            return shard.path, shard
+        print(
+            f"{tool}: no shard with these settings in {shard_dir}; starting a new run",
+            file=sys.stderr,
+        )
+    return None
+
+
+def latest_shard(
+    shard_dir: Path,
+    digest: str,
+    read: Callable[[Path], ShardRun],
+    kind: str | None = None,
+) -> ShardRun | None:
+    """The latest shard in ``shard_dir`` with this config hash (and header ``kind``, when
+    given), unfinished ones first."""
+    matches = []
+    for path in sorted(Path(shard_dir).glob("*.jsonl")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                header = json.loads(handle.readline())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(header, dict) or header.get("config_hash") != digest:
+            continue
+        if kind is None or header.get("kind") == kind:
+            matches.append(read(path))
+    matches.sort(key=lambda s: (not s.complete, s.header.get("started_at", "")))
+    return matches[-1] if matches else None
+
+
+def slug(text: str) -> str:
+    """``text`` safe in a file name (a run id names its shard)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "x"
+
+
+def ingest_or_keep(
+    ingest: Callable[[], object], shard_path: Path, tool: str, what: str
+) -> str | None:
+    """Run ``ingest``; when the store cannot take the rows (another process holds it, the
+    disk is full) say so on stderr and return why: the shard keeps every ``what`` and a
+    later ingest or merge adds it (ingesting is idempotent)."""
+    try:
+        ingest()
+    except (StoreError, OSError) as exc:
+        print(
+            f"{tool}: could not update the store ({exc}); the shard {shard_path} "
+            f"keeps every {what}",
+            file=sys.stderr,
+        )
+        return str(exc)
+    return None
+
+
+def shard_time(value) -> pd.Timestamp | None:
+    """A shard's ISO time as a timestamp (None when it has none)."""
     return pd.Timestamp(value) if value else None
 
 

@@ -12,14 +12,13 @@ cost in the plan's currency, as in ``units``.  Nothing here imports streamlit.
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from planner.report.figures import SOURCE_NOTE_PX
+from planner.report.figures import with_source
 from planner.report.labels import plotly_text
 from planner.report.units import J_PER_KWH, NOTHING, change, number, points
 
@@ -49,7 +48,6 @@ PLAN_COLOR, BASE_COLOR, INFEASIBLE_COLOR = "#2E7D32", "#9E9E9E", "#E57373"
 ARM_COLORS = ("#1E88E5", "#43A047", "#FB8C00", "#8E24AA", "#00ACC1", "#E53935", "#6D4C41",
               "#C0CA33", "#3949AB", "#D81B60", "#546E7A", "#FDD835")  # fmt: skip
 SOURCE_WRAP = 150  # characters per line of a chart's source note
-LINE_PX = 13
 # (label, totals key, unit, scale from the totals' unit, what it means)
 HEADLINE = (
     ("Energy", "energy_j", "kWh", 1 / J_PER_KWH, "active + idle energy of the provisioned "
@@ -88,31 +86,6 @@ def serving_source(plan) -> str:
         f"serving points: {s}" for s in others
     ]
     return "; ".join(parts) or "serving points: unknown source"
-
-
-def with_source(fig: go.Figure, source: str, wrap: int = SOURCE_WRAP) -> go.Figure:
-    """``fig`` with "Source: ..." under it, wrapped over as many lines as it needs (the
-    ML.ENERGY citation alone is longer than a chart is wide); each line escaped."""
-    lines = textwrap.wrap(
-        f"Source: {source}", wrap, break_long_words=False, break_on_hyphens=False
-    ) or [""]
-    room = SOURCE_NOTE_PX + LINE_PX * (len(lines) - 1)
-    bottom = (fig.layout.margin.b or 30) + room
-    fig.add_annotation(
-        text="<br>".join(plotly_text(line) for line in lines),
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=0,
-        yshift=-bottom + 8,
-        xanchor="left",
-        yanchor="bottom",
-        showarrow=False,
-        font={"size": 10, "color": "#555"},
-        align="left",
-    )
-    fig.update_layout(margin={"b": bottom}, height=(fig.layout.height or 400) + room)
-    return fig
 
 
 def _arm_label(row) -> str:
@@ -160,7 +133,7 @@ def load_figure(plan) -> go.Figure:
         legend={"orientation": "h", "y": -0.25},
         margin={"t": 60, "b": 80},
     )
-    return with_source(fig, captions(plan)["load"])
+    return with_source(fig, captions(plan)["load"], wrap=SOURCE_WRAP)
 
 
 def instances_figure(plan, unit: str = "instances") -> go.Figure:
@@ -203,7 +176,7 @@ def instances_figure(plan, unit: str = "instances") -> go.Figure:
     )
     fig.update_yaxes(title_text="instances" if unit == "instances" else "GPUs", rangemode="tozero")
     fig.update_xaxes(title_text=_start_label(plan))
-    return with_source(fig, captions(plan)["instances"])
+    return with_source(fig, captions(plan)["instances"], wrap=SOURCE_WRAP)
 
 
 def energy_figure(plan) -> go.Figure:
@@ -234,7 +207,7 @@ def energy_figure(plan) -> go.Figure:
     )
     fig.update_yaxes(title_text="kWh", rangemode="tozero")
     fig.update_xaxes(title_text=_start_label(plan))
-    return with_source(fig, captions(plan)["energy"])
+    return with_source(fig, captions(plan)["energy"], wrap=SOURCE_WRAP)
 
 
 def grid_figure(plan) -> go.Figure | None:
@@ -274,7 +247,7 @@ def grid_figure(plan) -> go.Figure | None:
         legend={"orientation": "h", "y": -0.25},
         margin={"t": 60, "b": 80},
     )
-    return with_source(fig, captions(plan)["grid"])
+    return with_source(fig, captions(plan)["grid"], wrap=SOURCE_WRAP)
 
 
 def _rows(plan) -> list[tuple[str, dict, bool]]:

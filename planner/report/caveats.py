@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.fleet.registry import lookup
+from planner.quantities import J_PER_KWH
 from planner.report.units import percent
 
 ENERGY_BASES = {"gpu": "GPU only", "total": "GPU + CPU", "cpu": "CPU only"}
@@ -237,6 +238,28 @@ def _benchmarks(plan) -> list[Caveat]:
     ]
 
 
+def _idle(plan) -> list[Caveat]:
+    """Idle energy above active energy: the provisioning assumed (the fleet's GPUs over its
+    window) is far more than the work needs, and dominates the total; say so in numbers."""
+    idle, table = getattr(plan, "idle_energy_j", 0.0) or 0.0, getattr(plan, "idle", None)
+    if not idle > plan.energy_j or table is None or len(table) == 0:
+        return []
+    gpu_h = float(table["gpus"].mul(table["window_h"]).sum())
+    busy = float(table["busy_gpu_hours"].sum())
+    share = percent(100 * busy / gpu_h) if gpu_h > 0 else "none"
+    kwh = J_PER_KWH
+    return [
+        Caveat(
+            "idle",
+            f"Idle energy ({idle / kwh:.3g} kWh) exceeds active energy "
+            f"({plan.energy_j / kwh:.3g} kWh): it assumes {gpu_h:,.4g} GPU-hours provisioned "
+            f"(the fleet's devices over its planning window), of which the plan keeps {share} "
+            "busy; set the devices and window to what you would provision.",
+            "idle energy dominates",
+        )
+    ]
+
+
 def _notes(plan) -> list[Caveat]:
     return [
         Caveat("note", w if w.endswith(".") else w + ".", "")
@@ -255,6 +278,7 @@ def caveat_list(plan, against=None) -> list[Caveat]:
         + _bases(plan, against)
         + _estimated(plan)
         + _benchmarks(plan)
+        + _idle(plan)
         + _notes(plan)
     )
 

@@ -11,6 +11,8 @@ start at zero; ``source`` (where the figures came from) is written under a chart
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -20,16 +22,27 @@ from planner.report.units import J_PER_KWH, S_PER_H, number
 from planner.workload.histogram import token_histogram
 
 SOURCE_NOTE_PX = 40  # room under a chart for its source line
+SOURCE_LINE_PX = 13  # room for each further line of a wrapped source
 LABEL_SIDES = ("top center", "bottom center", "middle right", "middle left")
 
 
-def with_source(fig: go.Figure, source: str | None) -> go.Figure:
-    """``fig`` with "Source: ..." written under it (nothing when ``source`` is None)."""
+def with_source(fig: go.Figure, source: str | None, wrap: int | None = None) -> go.Figure:
+    """``fig`` with "Source: ..." written under it (nothing when ``source`` is None or
+    empty); with ``wrap``, over as many lines of at most ``wrap`` characters as it needs
+    (the ML.ENERGY citation alone is longer than a chart is wide).  Each line is escaped
+    and the chart grows by the room its lines take."""
     if not source:
         return fig
-    bottom = (fig.layout.margin.b or 30) + SOURCE_NOTE_PX
+    text = f"Source: {source}"
+    lines = (
+        [text]
+        if wrap is None
+        else textwrap.wrap(text, wrap, break_long_words=False, break_on_hyphens=False)
+    )
+    room = SOURCE_NOTE_PX + SOURCE_LINE_PX * (len(lines) - 1)
+    bottom = (fig.layout.margin.b or 30) + room
     fig.add_annotation(
-        text=f"Source: {plotly_text(source)}",
+        text="<br>".join(plotly_text(line) for line in lines),
         xref="paper",
         yref="paper",
         x=0,
@@ -41,7 +54,7 @@ def with_source(fig: go.Figure, source: str | None) -> go.Figure:
         font={"size": 10, "color": "#555"},
         align="left",
     )
-    fig.update_layout(margin={"b": bottom}, height=(fig.layout.height or 400) + SOURCE_NOTE_PX)
+    fig.update_layout(margin={"b": bottom}, height=(fig.layout.height or 400) + room)
     return fig
 
 

@@ -310,6 +310,33 @@ def build_arms(
                 context_source=context_source,
             )
         )
+    wanted = f" of form {form!r}" if form else ""
+    return _finish_arms(
+        fleet,
+        arms,
+        notices,
+        left_out,
+        unscored,
+        why_out,
+        nothing=f"no (model, system) pair has both an energy and a runtime fit{wanted} "
+        f"among {len(reports)} fit reports",
+    )
+
+
+def _finish_arms(
+    fleet: Fleet,
+    arms: list[Arm],
+    notices: list[str],
+    left_out: list[str],
+    unscored: dict[str, set[str]],
+    why_out: dict[str, str],
+    *,
+    nothing: str,
+) -> Arms:
+    """The ending ``build_arms`` and ``build_serving_arms`` share: an LLM planned on some arm
+    is neither unscored nor left out; each unscored LLM gets a notice; no arm at all is a
+    FleetError (every LLM unscored) or an ArmError (the notices, else ``nothing`` and how many
+    the fleet left out); a share given to an LLM left out is a FleetError."""
     planned = {a.llm for a in arms}
     for llm in planned:
         why_out.pop(llm, None)
@@ -325,12 +352,8 @@ def build_arms(
             )
         if notices:
             raise ArmError("no arm can be planned: " + "; ".join(notices))
-        wanted = f" of form {form!r}" if form else ""
         excluded = f" ({len(left_out)} left out by the fleet's include = false)" if left_out else ""
-        raise ArmError(
-            f"no (model, system) pair has both an energy and a runtime fit{wanted} "
-            f"among {len(reports)} fit reports{excluded}"
-        )
+        raise ArmError(f"{nothing}{excluded}")
     _check_shares_have_arms(fleet, planned, why_out)
     return Arms(arms, notices, left_out)
 
@@ -546,22 +569,12 @@ def build_serving_arms(
         arms.append(serving_arm(sarm, point, fleet, chosen, idle_of[setup.system]))
     if arms:
         notices.insert(0, f"serving arms run at {serving_operating_point_words(itl_ms_p90_max)}")
-    planned = {a.llm for a in arms}
-    for llm in planned:
-        why_out.pop(llm, None)
-        unscored.pop(llm, None)
-    notices += [_unscored_notice(llm, models) for llm, models in sorted(unscored.items())]
-    if not arms:
-        if unscored:
-            names = ", ".join(repr(llm) for llm in sorted(unscored))
-            first = sorted(unscored)[0]
-            raise FleetError(
-                f"no LLM can be planned: none has an accuracy score ({names}); give one in "
-                f'the fleet ([llm."{first}"] accuracy = ..., in percent) or in the A_K column'
-            )
-        if notices:
-            raise ArmError("no arm can be planned: " + "; ".join(notices))
-        excluded = f" ({len(left_out)} left out by the fleet's include = false)" if left_out else ""
-        raise ArmError(f"no serving setup to plan among {len(serving)}{excluded}")
-    _check_shares_have_arms(fleet, planned, why_out)
-    return Arms(arms, notices, left_out)
+    return _finish_arms(
+        fleet,
+        arms,
+        notices,
+        left_out,
+        unscored,
+        why_out,
+        nothing=f"no serving setup to plan among {len(serving)}",
+    )

@@ -110,3 +110,18 @@ def test_default_scores_of_different_benchmarks_are_named_once_planned_together(
     assert "Open LLM Leaderboard average: Llama-2 (7B)" in mixed[0].text
     assert _benchmarks(plan_of(["Llama-2 (7B)", "Mistral (7B)"])) == []
     assert _benchmarks(plan_of(["Qwen/Qwen3-8B", "meta-llama/Llama-3.1-8B-Instruct"])) == []
+
+
+def test_idle_energy_above_active_says_how_much_was_provisioned_and_how_busy():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from planner.report.caveats import _idle
+
+    table = pd.DataFrame({"gpus": [8.0], "window_h": [24.0], "busy_gpu_hours": [0.48]})
+    plan = SimpleNamespace(energy_j=3.6e6, idle_energy_j=7.2e6, idle=table)
+    (caveat,) = _idle(plan)
+    assert "Idle energy (2 kWh) exceeds active energy (1 kWh)" in caveat.text
+    assert "192 GPU-hours" in caveat.text and "0.25%" in caveat.text
+    assert _idle(SimpleNamespace(energy_j=8e6, idle_energy_j=7.2e6, idle=table)) == []
