@@ -106,7 +106,8 @@ def serving_page(rs) -> None:
     caveats = "; ".join(arm.caveats)
     st.info(
         md(
-            f"Source: {arm.source}. {rs.citation} What these figures leave out: {caveats}. "
+            f"Source: {arm.source}. {_licence_only(rs.citation, arm.source)}What these "
+            f"figures leave out: {caveats}. "
             "A fleet adds the idle power of provisioned GPUs and the facility's PUE (the "
             "Planner page shows idle energy apart)."
         )
@@ -165,6 +166,15 @@ def page() -> None:
             "paper's files into a store and choose 'This store' in the sidebar."
         )
     fit_charts(rs.reports, model, system, target, measurements)
+
+
+def _licence_only(citation: str, source: str) -> str:
+    """The catalogue's citation, or only its licence sentence where the arm's source already
+    carries the citation (said once, not twice)."""
+    cited, _, licence = (citation or "").partition(". Licence:")
+    if cited and cited in source:
+        return f"Licence:{licence} " if licence else ""
+    return f"{citation} " if citation else ""
 
 
 page()

@@ -76,6 +76,7 @@ def test_models_page_draws_each_serving_setup_with_citation_and_caveats(monkeypa
     said = " ".join(shown(i.value) for i in at.info)
     for words in ("ML.ENERGY", "GPU energy only", "prefill folded in", "idle excluded"):
         assert words in said, said
+    assert said.count("The ML.ENERGY Benchmark") == 1 and "Licence: Apache-2.0" in said  # once
     assert any("Apache-2.0" in t.value for t in at.text)
 
 
