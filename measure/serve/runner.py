@@ -152,12 +152,18 @@ class ServeConfig:
             raise ServeConfigError(f"request rates must be positive, got {self.rates}")
         if self.warmup < 0 or self.drain < 1:
             raise ServeConfigError("warmup must be >= 0 and drain >= 1 requests")
+        # At fixed concurrency c a closed loop sends requests in rounds of up to c at once
+        # (each round as the one before completes), so a window that opens at one request's
+        # send and closes fewer than c sends later can close in the same instant: at least
+        # c sends must lie between its edges.
         warmup = max([self.warmup, *self.concurrency])
-        if self.requests < warmup + self.drain + 1:
+        steady = max([1, *self.concurrency])
+        if self.requests < warmup + steady + self.drain:
             raise ServeConfigError(
-                f"--requests {self.requests} leaves no steady requests after {warmup} "
+                f"--requests {self.requests} leaves too few steady requests after {warmup} "
                 f"warm-up (at least the largest concurrency: its first round starts at once) "
-                f"and {self.drain} drain: send at least {warmup + self.drain + 1}"
+                f"and {self.drain} drain: the window needs {steady} request starts (the largest "
+                f"concurrency) to span a round; send at least {warmup + steady + self.drain}"
             )
         if self.input_tokens < 1 or self.output_tokens < 1:
             raise ServeConfigError("input and output token counts must be at least 1")

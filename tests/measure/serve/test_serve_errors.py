@@ -24,7 +24,7 @@ def serve_args(url, tmp_path, tiny_model_dir, *extra) -> list[str]:
         "--concurrency",
         "1,2",
         "--requests",
-        "4",
+        "6",
         "--warmup",
         "1",
         "--input-tokens",
@@ -55,8 +55,8 @@ def serve_args(url, tmp_path, tiny_model_dir, *extra) -> list[str]:
 def test_a_failing_level_keeps_the_levels_before_it(
     mode, problem, tmp_path, tiny_model_dir, capsys
 ):
-    # the first level's 4 requests succeed, the second level's first request fails
-    with FakeServer("tiny", lambda i: "ok" if i < 4 else mode) as server:
+    # the first level's 6 requests succeed, the second level's first request fails
+    with FakeServer("tiny", lambda i: "ok" if i < 6 else mode) as server:
         code = main(serve_args(server.url, tmp_path, tiny_model_dir, "--timeout-s", "0.5"))
     err = capsys.readouterr().err
     assert code == 1
@@ -88,7 +88,7 @@ def test_bad_settings_exit_2(tmp_path, tiny_model_dir, capsys):
     with FakeServer("tiny") as server:
         code = main(serve_args(server.url, tmp_path, tiny_model_dir, "--requests", "2"))
     assert code == 2
-    assert "leaves no steady requests" in capsys.readouterr().err
+    assert "leaves too few steady requests" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

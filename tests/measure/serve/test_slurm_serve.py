@@ -43,7 +43,7 @@ def test_serve_job_writes_a_shard_and_merge_ingests_it(tmp_path, tiny_model_dir)
         "--continuous-batching --device cpu",
         "HEALTH_TIMEOUT_S": "120",
     }
-    args = ["--concurrency", "1,2", "--requests", "4", "--warmup", "1", "--idle-s", "0"]
+    args = ["--concurrency", "1,2", "--requests", "6", "--warmup", "1", "--idle-s", "0"]
     args += ["--input-tokens", "4", "--output-tokens", "3", "--engine", "transformers serve"]
     done = subprocess.run(
         ["bash", str(SLURM / "serve.sbatch"), str(tiny_model_dir), *args],
