@@ -56,8 +56,9 @@ def open_on_catalogue(page, url: str) -> None:
     shot(page, "01-planner-first-view")
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Reference catalogue", exact=True).click()
+    # the rerun may still be under way when the page looks idle: wait for what it draws
+    page.get_by_text(re.compile("Fits: Reference catalogue")).first.wait_for(timeout=60_000)
     wait_idle(page)
-    assert page.get_by_text(re.compile("Fits: Reference catalogue")).count() >= 1
 
 
 def upload_workload(page, path) -> None:

@@ -129,7 +129,11 @@ def test_capacity_page_in_chromium(browser, tmp_path):
         page.get_by_text("Upload a workload with arrival times", exact=True).click()
         wait_idle(page)
         inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-        assert inputs.count() == 2  # the workload's, then the grid's
+        from playwright.sync_api import expect
+
+        # the workload's, then the grid's: the rerun that draws the first may still be under
+        # way when the page looks idle (seen on a fresh CI machine), so wait for it
+        expect(inputs).to_have_count(2, timeout=60_000)
         inputs.nth(0).set_input_files(str(trace))
         page.get_by_text("Planning timed-trace.csv: 3,000 requests").wait_for(timeout=60_000)
         page.get_by_text("Load: timed-trace.csv").first.wait_for(timeout=60_000)
