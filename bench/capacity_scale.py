@@ -19,7 +19,6 @@ shared: read the figures as measured in one run.
 from __future__ import annotations
 
 import json
-import pickle
 import resource
 import subprocess
 import sys
@@ -53,33 +52,30 @@ def build_options(folder: Path) -> Path:
     import pandas as pd
 
     from measure.importers.mlenergy import parse_mlenergy
-    from planner.capacity.options import options_from_arms, options_from_rows
+    from planner.capacity.options import options_from_arms
+    from planner.serving.catalogue import serving_arms
 
     files = sorted((MLENERGY / "tasks").glob("*.json"))
     rows = pd.concat([parse_mlenergy(f)[1] for f in files], ignore_index=True)
     t0 = time.perf_counter()
-    try:
-        from planner.serving.catalogue import serving_arms
-
-        arms = serving_arms(rows)
-        options = options_from_arms(arms, store=None)
-        how = f"B's serving_arms: {len(arms)} arms"
-    except ImportError:
-        options = options_from_rows(rows)
-        how = "measured rows (planner.serving.catalogue absent)"
+    arms = serving_arms(rows, cv=False)
+    options = options_from_arms(arms, store=None, rows=rows)
+    how = f"serving_arms: {len(arms)} arms"
     seconds = time.perf_counter() - t0
     print(
         f"catalogue: {len(rows)} configurations in {len(files)} task files -> "
         f"{len(options)} operating points ({how}) in {seconds:.1f} s"
     )
-    path = folder / "options.pkl"
-    path.write_bytes(pickle.dumps(options))
+    # Parquet, not pickle: the children read a table, never code
+    path = folder / "options.parquet"
+    options.to_parquet(path, index=False)
     return path
 
 
 def run_case(options_path: str, index: int) -> None:
     """In a child: one case; prints one JSON line."""
     import numpy as np
+    import pandas as pd
 
     from planner.capacity.options import apply_targets, pareto_front
     from planner.capacity.plan import plan_capacity
@@ -89,7 +85,7 @@ def run_case(options_path: str, index: int) -> None:
     from planner.quantities import J_PER_KWH
 
     name, hours, slot_s, itl, limits, objective, slack_s = CASES[index]
-    options = pickle.loads(Path(options_path).read_bytes())
+    options = pd.read_parquet(options_path)
     t0 = time.perf_counter()
     profile = synthetic_profile("diurnal:50", hours, slot_s, seed=0, slack_s=slack_s)
     profile_s = time.perf_counter() - t0
