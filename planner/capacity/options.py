@@ -320,7 +320,9 @@ def candidate_options(
     if use_models:
         from planner.serving.catalogue import serving_arms
 
-        options = options_from_arms(serving_arms(rows), fleet=fleet, store=store, rows=rows)
+        # the options use each model's predictions only: no held-out refits
+        arms = serving_arms(rows, cv=False)
+        options = options_from_arms(arms, fleet=fleet, store=store, rows=rows)
         notes.append("operating points: fitted serving models at their measured batches")
     if options is None:
         options = options_from_rows(rows, fleet=fleet, store=store)

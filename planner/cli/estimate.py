@@ -178,7 +178,7 @@ def _estimate(args):
         )
         if chosen_from:
             chosen = f"{chosen}; from {chosen_from}" if chosen else f"from {chosen_from}"
-        (arm,) = serving_arms(groups[setup])
+        (arm,) = serving_arms(groups[setup], cv=False)  # predictions only
         idle = idle_power(arm.setup.system, store, override_w=args.idle_power_w)
         facility = Facility(
             pue=args.pue,

@@ -94,3 +94,13 @@ def test_arms_from_a_store(store_path):
     assert arm.n_points == 3  # the flagged row stays out
     assert PREFILL_NOTE in arm.caveats  # no input lengths stored
     assert arm.model.cv_["energy_per_token_j"]["n"] == 3
+
+
+def test_without_held_out_errors_the_predictions_are_the_same():
+    rows = _setup_rows(batches=(8, 16, 64, 256, 512))
+    (full,) = serving_arms(rows)
+    (fast,) = serving_arms(rows, cv=False)
+    assert full.model.cv_["energy_per_token_j"]["n"] > 0
+    assert fast.model.cv_["energy_per_token_j"]["n"] == 0
+    for batch in (4.0, 32.0, 300.0, 1024.0):
+        assert fast.model.predict(batch) == full.model.predict(batch)
